@@ -1,0 +1,317 @@
+//! The body of a dump entry: the `Source : URL` tail split off, a repeated title removed, lost
+//! paragraph breaks restored and bullets turned into lists; rendered as HTML and plain text.
+
+use crate::text::{collapse_whitespace, truncate_words};
+
+/// Labels that introduce the source URL at the end of a body.
+const SOURCE_LABELS: &[&str] = &["Source", "SOURCE", "source", "Источник", "Дереккөз"];
+
+/// Bullet characters that start list items.
+const BULLETS: &[char] = &['•', '●', '▪'];
+
+/// Words that end with a full stop without ending a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "st", "prof", "gen", "jr", "sr", "no", "vs", "etc", "inc", "ltd",
+    "co", "corp", "dept", "gov", "approx", "т", "г", "гг", "им", "ул", "пр", "тел", "см", "др",
+];
+
+/// Most characters kept in the plain-text summary.
+const SUMMARY_CHARS: usize = 400;
+
+/// A block of the restored body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// A paragraph of text.
+    Paragraph(String),
+    /// A bulleted list.
+    List(Vec<String>),
+}
+
+/// A body split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// Paragraphs and lists, in order.
+    pub blocks: Vec<Block>,
+    /// The raw text after `Source :`, if the body ended with one.
+    pub source: Option<String>,
+}
+
+impl Body {
+    /// Parses a body line; `title` is removed when the body starts by repeating it.
+    pub fn parse(raw: &str, title: &str) -> Body {
+        let raw = collapse_whitespace(raw);
+        let (text, source) = split_source(&raw);
+        let text = strip_title(text, title);
+        Body {
+            blocks: blocks(text),
+            source,
+        }
+    }
+
+    /// The body as HTML: `<p>` paragraphs and `<ul>` lists, all text escaped.
+    pub fn to_html(&self) -> String {
+        let mut html = String::new();
+        for block in &self.blocks {
+            match block {
+                Block::Paragraph(p) => {
+                    html.push_str("<p>");
+                    html.push_str(&html_escape::encode_text(p));
+                    html.push_str("</p>");
+                }
+                Block::List(items) => {
+                    html.push_str("<ul>");
+                    for item in items {
+                        html.push_str("<li>");
+                        html.push_str(&html_escape::encode_text(item));
+                        html.push_str("</li>");
+                    }
+                    html.push_str("</ul>");
+                }
+            }
+        }
+        html
+    }
+
+    /// A plain-text summary: the start of the body, cut at a word.
+    pub fn summary(&self) -> String {
+        let mut text = String::new();
+        for block in &self.blocks {
+            let parts: Vec<&str> = match block {
+                Block::Paragraph(p) => vec![p],
+                Block::List(items) => items.iter().map(String::as_str).collect(),
+            };
+            for part in parts {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(part);
+                if text.chars().count() > SUMMARY_CHARS {
+                    return truncate_words(&text, SUMMARY_CHARS);
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Splits `Source : URL` (any spacing, possibly glued to the last sentence) off the end.
+fn split_source(body: &str) -> (&str, Option<String>) {
+    let found = SOURCE_LABELS
+        .iter()
+        .filter_map(|label| {
+            let at = body.rfind(label)?;
+            let rest = body[at + label.len()..].trim_start().strip_prefix(':')?;
+            let value = rest.trim();
+            (!value.contains(char::is_whitespace)).then_some((at, value))
+        })
+        .max_by_key(|(at, _)| *at);
+    match found {
+        Some((at, value)) => (
+            body[..at].trim_end(),
+            (!value.is_empty()).then(|| value.to_string()),
+        ),
+        None => (body, None),
+    }
+}
+
+/// Removes a copy of `title` glued to the start of the body.
+fn strip_title<'a>(body: &'a str, title: &str) -> &'a str {
+    if title.is_empty() {
+        return body;
+    }
+    match body.get(..title.len()) {
+        Some(head) if head.eq_ignore_ascii_case(title) || head == title => {
+            let rest = body[title.len()..].trim_start();
+            if rest.is_empty() { body } else { rest }
+        }
+        _ => body,
+    }
+}
+
+/// Splits text into paragraphs at glued sentence ends, then bullets into lists.
+fn blocks(text: &str) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    for paragraph in split_paragraphs(text) {
+        let mut parts = paragraph.split(BULLETS);
+        if let Some(lead) = parts.next().map(str::trim).filter(|s| !s.is_empty()) {
+            blocks.push(Block::Paragraph(lead.to_string()));
+        }
+        let items: Vec<String> = parts
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !items.is_empty() {
+            blocks.push(Block::List(items));
+        }
+    }
+    blocks
+}
+
+/// Splits where a sentence end is glued to the next sentence ("Groizard.During"), leaving
+/// initials ("B.Sadykov"), abbreviations, decimals ("0.9%") and domains ("www.gov.kz") alone.
+fn split_paragraphs(text: &str) -> Vec<&str> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &(_, c)) in chars.iter().enumerate() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        // Closing quotes may follow the punctuation.
+        let mut j = i + 1;
+        while j < chars.len() && matches!(chars[j].1, '”' | '»' | '’') {
+            j += 1;
+        }
+        // An opening quote may precede the next sentence.
+        let mut k = j;
+        if k < chars.len() && matches!(chars[k].1, '"' | '“' | '«' | '\'') {
+            k += 1;
+        }
+        let Some(&(_, next)) = chars.get(k) else {
+            continue;
+        };
+        let next_is_word = chars
+            .get(k + 1)
+            .is_some_and(|&(_, c)| c.is_lowercase() || c.is_uppercase());
+        if !next.is_uppercase() || !next_is_word || !ends_sentence(&chars[..i], c) {
+            continue;
+        }
+        let cut = chars[j].0;
+        out.push(text[start..cut].trim());
+        start = cut;
+    }
+    out.push(text[start..].trim());
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// Whether the text before punctuation `mark` ends a sentence (not an initial or abbreviation).
+fn ends_sentence(before: &[(usize, char)], mark: char) -> bool {
+    let word: String = before
+        .iter()
+        .rev()
+        .map(|&(_, c)| c)
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let Some(last) = word.chars().last() else {
+        // Punctuation after punctuation or a closing bracket/quote: a sentence end.
+        return before.last().is_some_and(|&(_, c)| ")\"”»".contains(c));
+    };
+    if mark != '.' {
+        return true;
+    }
+    let letters = word.chars().count();
+    if letters == 1 && last.is_uppercase() {
+        return false; // an initial: "B.Sadykov", "H.E."
+    }
+    !ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paragraphs(body: &str) -> Vec<String> {
+        Body::parse(body, "")
+            .blocks
+            .into_iter()
+            .map(|b| match b {
+                Block::Paragraph(p) => p,
+                Block::List(items) => format!("LIST{items:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn source_at_the_end_with_any_spacing() {
+        for body in [
+            "Text.Source : https://www.gov.kz/x?lang=kk",
+            "Text. Source : https://www.gov.kz/x?lang=kk",
+            "Text.   Source : https://www.gov.kz/x?lang=kk  ",
+            "Text.Source: https://www.gov.kz/x?lang=kk",
+            "Text.Source :https://www.gov.kz/x?lang=kk",
+        ] {
+            let b = Body::parse(body, "");
+            assert_eq!(b.source.as_deref(), Some("https://www.gov.kz/x?lang=kk"), "{body}");
+            assert_eq!(b.blocks, vec![Block::Paragraph("Text.".into())], "{body}");
+        }
+        let b = Body::parse("No source here. The Source of funds is the budget.", "");
+        assert_eq!(b.source, None);
+        assert_eq!(b.blocks.len(), 1);
+    }
+
+    #[test]
+    fn repeated_title_is_removed() {
+        let b = Body::parse(
+            "Safely Return HomeStaff members of the colony helped.",
+            "Safely Return Home",
+        );
+        assert_eq!(b.blocks, vec![Block::Paragraph("Staff members of the colony helped.".into())]);
+    }
+
+    #[test]
+    fn glued_sentences_become_paragraphs() {
+        assert_eq!(
+            paragraphs("talks with Joan Groizard.During the meeting, they met."),
+            vec!["talks with Joan Groizard.", "During the meeting, they met."]
+        );
+        assert_eq!(paragraphs("villages!On March 7 at 10:00 AM."), vec!["villages!", "On March 7 at 10:00 AM."]);
+        assert_eq!(
+            paragraphs("return to Pavlodar.\"My son and I were lost,\" she said."),
+            vec!["return to Pavlodar.", "\"My son and I were lost,\" she said."]
+        );
+        assert_eq!(paragraphs("Год 2025.Основным итогом стал рост."), vec!["Год 2025.", "Основным итогом стал рост."]);
+    }
+
+    #[test]
+    fn initials_abbreviations_decimals_domains_stay() {
+        for text in [
+            "President K. K. Tokayev spoke.",
+            "Ambassador B.Sadykov participated.",
+            "For his part, E.Crisafulli expressed thanks.",
+            "H.E. Azamat Yeskarayev met Dr.Smith.",
+            "Growth was 0.9% and 5.9% in agriculture.",
+            "See www.gov.kz and Gov.Kz for details.",
+        ] {
+            assert_eq!(paragraphs(text), vec![text.to_string()], "{text}");
+        }
+    }
+
+    #[test]
+    fn bullets_become_lists() {
+        let b = Body::parse(
+            "Civil servants must:• observe the law;• be polite.The Code also says more.",
+            "",
+        );
+        assert_eq!(
+            b.blocks,
+            vec![
+                Block::Paragraph("Civil servants must:".into()),
+                Block::List(vec!["observe the law;".into(), "be polite.".into()]),
+                Block::Paragraph("The Code also says more.".into()),
+            ]
+        );
+        assert_eq!(
+            b.to_html(),
+            "<p>Civil servants must:</p><ul><li>observe the law;</li><li>be polite.</li></ul><p>The Code also says more.</p>"
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        let b = Body::parse("Use <script>alert(1)</script> & \"quotes\".", "");
+        assert_eq!(b.to_html(), "<p>Use &lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\".</p>");
+    }
+
+    #[test]
+    fn summary_is_plain_and_bounded() {
+        let long = "word ".repeat(200);
+        let s = Body::parse(&long, "").summary();
+        assert!(s.chars().count() <= SUMMARY_CHARS + 1);
+        assert!(s.ends_with('…'));
+    }
+}

@@ -1,0 +1,162 @@
+//! The command line: `govfeeds build | check`, logging setup, and exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, SourceKind};
+use crate::{build, source};
+
+/// Republishes gov.kz news as RSS 2.0 and Atom 1.0 feeds.
+#[derive(Debug, Parser)]
+#[command(name = "govfeeds", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read every source once, update the item store, write the feeds, print a summary.
+    Build {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config/govfeeds.toml")]
+        config: PathBuf,
+    },
+    /// Validate a configuration and print what it resolves to, without touching anything.
+    Check {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config/govfeeds.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colours only on a terminal).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Ok = 0,
+    /// The run failed, or some source failed (the others were still processed).
+    Failure = 1,
+    /// The configuration (or the command line) is invalid; nothing was written.
+    Config = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    run(cli.command).into()
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, Exit> {
+    Config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Config
+    })
+}
+
+/// Runs one command.
+pub fn run(command: Command) -> Exit {
+    match command {
+        Command::Build { config } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(exit) => return exit,
+            };
+            match build::run(&config) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    if summary.failed.is_empty() { Exit::Ok } else { Exit::Failure }
+                }
+                Err(e) => {
+                    eprintln!("error: build failed: {e}");
+                    Exit::Failure
+                }
+            }
+        }
+        Command::Check { config } => match load(&config) {
+            Ok(config) => {
+                print!("{}", describe(&config));
+                Exit::Ok
+            }
+            Err(exit) => exit,
+        },
+    }
+}
+
+/// What a config resolves to, for `govfeeds check`.
+pub fn describe(config: &Config) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let site = &config.site;
+    let _ = writeln!(out, "config:      {} (valid)", config.file.display());
+    let _ = writeln!(out, "site:        {:?}, {} ({}, {})", site.title, site.base_url, site.timezone, site.language);
+    let _ = writeln!(
+        out,
+        "state:       {}",
+        config.paths.state_dir.join(crate::store::DB_FILE).display()
+    );
+    let _ = writeln!(out, "output:      {}", config.paths.output_dir.join("feeds").display());
+    let _ = writeln!(out, "feeds:       {}feeds/<id>.rss and .atom, newest {} items", site.base_url, config.max_items);
+    let _ = writeln!(out, "dedup:       ignoring query parameters {}", config.ignore_params.patterns.join(", "));
+    let _ = writeln!(out, "sources:");
+    for s in &config.sources {
+        let SourceKind::Dump { pattern } = &s.kind;
+        let files = source::dump_files(pattern).map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
+        let every = s
+            .schedule
+            .interval(site.timezone)
+            .map(|d| format!(", every {} min", d.num_minutes().max(1)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {:<20} dump {pattern} ({files}); schedule \"{}\"{every}", s.name, s.schedule);
+    }
+    let _ = writeln!(out, "ministries:");
+    for m in &config.ministries {
+        let _ = writeln!(out, "  {:<20} {}", m.feed.id, m.feed.title);
+        let _ = writeln!(out, "  {:<20}   entities: {}", "", m.entity_patterns.join(", "));
+        if !m.keywords.is_empty() {
+            let _ = writeln!(out, "  {:<20}   keywords: {}", "", m.keywords.join(", "));
+        }
+    }
+    let _ = writeln!(out, "unattributed: {} {}", config.unattributed.id, config.unattributed.title);
+    let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
+    out
+}

@@ -1,0 +1,575 @@
+//! The TOML configuration: raw serde structs (unknown keys rejected) validated into [`Config`].
+//!
+//! Every error names the file, the `line:column` and the key it is about, and says what is
+//! expected, so an operator can fix it without reading the code.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use url::Url;
+
+use crate::schedule::Cron;
+
+/// The validated configuration every other module works with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this configuration was read from.
+    pub file: PathBuf,
+    /// `[site]`: what the published feeds say about themselves.
+    pub site: Site,
+    /// `[paths]`, resolved against the config file's folder.
+    pub paths: Paths,
+    /// `[feeds] max_items`: the newest N items per feed.
+    pub max_items: usize,
+    /// `[dedup] ignore_params`: query parameters that do not change an item's identity.
+    pub ignore_params: IgnoreParams,
+    /// `[[source]]` entries, in file order.
+    pub sources: Vec<SourceConfig>,
+    /// `[[ministry]]` entries, in file order (the first match wins).
+    pub ministries: Vec<Ministry>,
+    /// `[unattributed]`: the feed for items no ministry claims.
+    pub unattributed: FeedName,
+}
+
+/// `[site]`.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Title of the combined feed and prefix of the others.
+    pub title: String,
+    /// Description of the combined feed.
+    pub description: String,
+    /// Absolute http(s) URL the feeds are served under, always ending in `/`.
+    pub base_url: Url,
+    /// The time zone the dumps' dates are local dates in.
+    pub timezone: Tz,
+    /// Language tag of the feeds (BCP 47).
+    pub language: String,
+}
+
+/// `[paths]`.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Where the item store lives.
+    pub state_dir: PathBuf,
+    /// Where the feeds are written (`output_dir/feeds/<id>.rss|.atom`).
+    pub output_dir: PathBuf,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Unique name, used in logs and in the store.
+    pub name: String,
+    /// What to read.
+    pub kind: SourceKind,
+    /// When `serve` re-reads it.
+    pub schedule: Cron,
+}
+
+/// The kinds of source.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// Text dumps read from local files: a path or a glob, made absolute.
+    Dump {
+        /// The absolute path or glob pattern.
+        pattern: String,
+    },
+}
+
+/// One `[[ministry]]`.
+#[derive(Debug, Clone)]
+pub struct Ministry {
+    /// Feed id (file name) and name.
+    pub feed: FeedName,
+    /// The entity slug globs, as written.
+    pub entity_patterns: Vec<String>,
+    /// The compiled `entities` globs.
+    pub entities: GlobSet,
+    /// Lower-cased keywords that attribute items without a source URL.
+    pub keywords: Vec<String>,
+}
+
+/// A feed's id (used as its file name) and title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedName {
+    /// `[a-z0-9][a-z0-9_-]*`.
+    pub id: String,
+    /// Human-readable title.
+    pub title: String,
+}
+
+/// The `[dedup] ignore_params` globs.
+#[derive(Debug, Clone)]
+pub struct IgnoreParams {
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl IgnoreParams {
+    /// Builds the matcher; fails on an invalid glob.
+    pub fn new(patterns: &[&str]) -> Result<Self, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        for p in patterns {
+            builder.add(Glob::new(p)?);
+        }
+        Ok(Self {
+            patterns: patterns.iter().map(|p| p.to_string()).collect(),
+            set: builder.build()?,
+        })
+    }
+
+    /// Whether the query parameter `name` is ignored for identity.
+    pub fn matches(&self, name: &str) -> bool {
+        self.set.is_match(name)
+    }
+}
+
+/// A configuration error: where it is and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// 1-based line and column, when the error has a position.
+    pub position: Option<(usize, usize)>,
+    /// The dotted key path, e.g. `source[0].schedule`.
+    pub key: Option<String>,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: RawSite,
+    #[serde(default)]
+    paths: RawPaths,
+    #[serde(default)]
+    feeds: RawFeeds,
+    #[serde(default)]
+    dedup: RawDedup,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+    #[serde(default, rename = "ministry")]
+    ministries: Vec<RawMinistry>,
+    unattributed: Option<RawFeedName>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    title: String,
+    description: Option<String>,
+    base_url: Spanned<String>,
+    timezone: Spanned<String>,
+    language: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    state_dir: Option<String>,
+    output_dir: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFeeds {
+    max_items: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    ignore_params: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: RawSourceKind,
+    path: Option<Spanned<String>>,
+    schedule: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawSourceKind {
+    Dump,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMinistry {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default)]
+    entities: Vec<Spanned<String>>,
+    #[serde(default)]
+    keywords: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeedName {
+    id: Spanned<String>,
+    title: String,
+}
+
+/// The feed id of the combined feed; no ministry may use it.
+pub const COMBINED_ID: &str = "all";
+
+/// Query parameters ignored for identity when `[dedup]` does not say.
+const DEFAULT_IGNORE_PARAMS: &[&str] = &["lang", "utm_*"];
+
+impl Config {
+    /// Reads and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            position: None,
+            key: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config `text`; `path` names it in errors and anchors relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let ctx = Ctx { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim_end().to_string();
+            ctx.error(e.span(), &message)
+        })?;
+        validate(&ctx, raw)
+    }
+
+    /// The base URL joined with a path relative to it.
+    pub fn url_for(&self, relative: &str) -> String {
+        self.site
+            .base_url
+            .join(relative)
+            .map(String::from)
+            .unwrap_or_else(|_| format!("{}{relative}", self.site.base_url))
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: &str) -> ConfigError {
+        let (position, key) = match span {
+            Some(span) => (
+                Some(line_col(self.text, span.start)),
+                key_at(self.text, span.start),
+            ),
+            None => (None, None),
+        };
+        ConfigError {
+            file: self.path.to_path_buf(),
+            position,
+            key,
+            message: message.to_string(),
+        }
+    }
+
+    fn at<T>(&self, spanned: &Spanned<T>, message: &str) -> ConfigError {
+        self.error(Some(spanned.span()), message)
+    }
+
+    fn resolve(&self, relative: &str) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        normalize_path(&base.join(relative))
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, col)
+}
+
+/// The dotted key path (`source[1].schedule`) of the innermost key or value at `offset`.
+    /// The dotted key path (`source[1].schedule`) of the innermost key or value at `offset`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let doc = DeTable::parse(text).ok()?;
+    find_key(doc.get_ref(), offset)
+}
+
+fn find_key(table: &DeTable<'_>, offset: usize) -> Option<String> {
+    for (key, value) in table.iter() {
+        let inner = match value.get_ref() {
+            DeValue::Table(t) => find_key(t, offset).map(|p| format!(".{p}")),
+            DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                match item.get_ref() {
+                    DeValue::Table(t) => find_key(t, offset).map(|p| format!("[{i}].{p}")),
+                    _ if item.span().contains(&offset) => Some(format!("[{i}]")),
+                    _ => None,
+                }
+            }),
+            _ => None,
+        };
+        if let Some(inner) = inner {
+            return Some(format!("{}{inner}", key.get_ref()));
+        }
+        if key.span().contains(&offset) || value.span().contains(&offset) {
+            return Some(key.get_ref().to_string());
+        }
+    }
+    None
+}
+
+/// Lexically removes `.` and `..` components, so printed paths are readable.
+fn normalize_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether `id` can be a feed id: `[a-z0-9][a-z0-9_-]*`, at most 64 characters.
+pub fn is_feed_id(id: &str) -> bool {
+    id.len() <= 64
+        && id.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// A plausible BCP 47 tag: a 2–3 letter primary subtag, then 1–8 alphanumeric subtags.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
+    let site = validate_site(ctx, raw.site)?;
+    let paths = Paths {
+        state_dir: ctx.resolve(raw.paths.state_dir.as_deref().unwrap_or("state")),
+        output_dir: ctx.resolve(raw.paths.output_dir.as_deref().unwrap_or("public")),
+    };
+    let max_items = match raw.feeds.max_items {
+        None => 50,
+        Some(n) => match usize::try_from(*n.get_ref()) {
+            Ok(v) if (1..=10_000).contains(&v) => v,
+            _ => return Err(ctx.at(&n, "expected a whole number from 1 to 10000")),
+        },
+    };
+    let ignore_params = match raw.dedup.ignore_params {
+        None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
+        Some(list) => {
+            for p in &list {
+                Glob::new(p.get_ref()).map_err(|e| {
+                    ctx.at(p, &format!("invalid glob: {}; expected e.g. \"utm_*\"", e.kind()))
+                })?;
+            }
+            let names: Vec<&str> = list.iter().map(|p| p.get_ref().as_str()).collect();
+            IgnoreParams::new(&names)
+        }
+    }
+    .map_err(|e| ctx.error(None, &format!("invalid ignore_params glob: {e}")))?;
+
+    let mut names = HashSet::new();
+    let mut sources = Vec::new();
+    for s in raw.sources {
+        sources.push(validate_source(ctx, s, &mut names)?);
+    }
+
+    let mut ids: HashSet<String> = HashSet::from([COMBINED_ID.to_string()]);
+    let mut ministries = Vec::new();
+    for m in raw.ministries {
+        let feed = validate_feed_name(ctx, &m.id, m.title, &mut ids)?;
+        let mut builder = GlobSetBuilder::new();
+        for e in &m.entities {
+            let glob = Glob::new(e.get_ref()).map_err(|err| {
+                ctx.at(e, &format!("invalid glob: {}; expected e.g. \"mfa-*\"", err.kind()))
+            })?;
+            builder.add(glob);
+        }
+        let entities = builder
+            .build()
+            .map_err(|e| ctx.at(&m.id, &format!("invalid entities: {e}")))?;
+        ministries.push(Ministry {
+            feed,
+            entity_patterns: m.entities.iter().map(|e| e.get_ref().clone()).collect(),
+            entities,
+            keywords: m
+                .keywords
+                .iter()
+                .map(|k| k.trim().to_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect(),
+        });
+    }
+    let unattributed = match raw.unattributed {
+        Some(u) => validate_feed_name(ctx, &u.id, u.title, &mut ids)?,
+        None => FeedName {
+            id: "other".into(),
+            title: "Other news".into(),
+        },
+    };
+
+    Ok(Config {
+        file: ctx.path.to_path_buf(),
+        site,
+        paths,
+        max_items,
+        ignore_params,
+        sources,
+        ministries,
+        unattributed,
+    })
+}
+
+fn validate_site(ctx: &Ctx<'_>, raw: RawSite) -> Result<Site, ConfigError> {
+    let mut base_url = Url::parse(raw.base_url.get_ref())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            ctx.at(
+                &raw.base_url,
+                "expected an absolute http(s) URL such as \"https://feeds.example.org/\"",
+            )
+        })?;
+    if !base_url.path().ends_with('/') {
+        let path = format!("{}/", base_url.path());
+        base_url.set_path(&path);
+    }
+    base_url.set_query(None);
+    base_url.set_fragment(None);
+    let timezone: Tz = raw.timezone.get_ref().parse().map_err(|_| {
+        ctx.at(
+            &raw.timezone,
+            "unknown time zone; expected an IANA name such as \"Asia/Almaty\"",
+        )
+    })?;
+    if !is_language_tag(raw.language.get_ref()) {
+        return Err(ctx.at(
+            &raw.language,
+            "expected a language tag such as \"en\", \"ru\" or \"kk\"",
+        ));
+    }
+    let title = raw.title.trim().to_string();
+    Ok(Site {
+        description: raw
+            .description
+            .unwrap_or_else(|| format!("{title}: news republished by govfeeds")),
+        title,
+        base_url,
+        timezone,
+        language: raw.language.into_inner(),
+    })
+}
+
+fn validate_source(
+    ctx: &Ctx<'_>,
+    raw: RawSource,
+    names: &mut HashSet<String>,
+) -> Result<SourceConfig, ConfigError> {
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(ctx.at(&raw.name, "expected a non-empty source name"));
+    }
+    if !names.insert(name.clone()) {
+        return Err(ctx.at(&raw.name, "duplicate source name; every source needs its own"));
+    }
+    let schedule = Cron::parse(raw.schedule.get_ref()).map_err(|e| {
+        ctx.at(
+            &raw.schedule,
+            &format!(
+                "invalid cron expression ({e}); expected 5 fields (minute first, e.g. \"*/15 * * * *\") or 6 (seconds first)"
+            ),
+        )
+    })?;
+    let kind = match raw.kind {
+        RawSourceKind::Dump => {
+            let path = raw.path.ok_or_else(|| {
+                ctx.at(&raw.name, "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\")")
+            })?;
+            let pattern = ctx.resolve(path.get_ref());
+            let pattern = pattern.to_string_lossy().into_owned();
+            let matches = glob::glob(&pattern).map_err(|e| {
+                ctx.at(&path, &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg))
+            })?;
+            if matches.filter_map(Result::ok).next().is_none() {
+                return Err(ctx.at(
+                    &path,
+                    &format!("no file matches {pattern}; expected an existing file or a glob that matches one"),
+                ));
+            }
+            SourceKind::Dump { pattern }
+        }
+    };
+    Ok(SourceConfig {
+        name,
+        kind,
+        schedule,
+    })
+}
+
+fn validate_feed_name(
+    ctx: &Ctx<'_>,
+    id: &Spanned<String>,
+    title: String,
+    ids: &mut HashSet<String>,
+) -> Result<FeedName, ConfigError> {
+    if !is_feed_id(id.get_ref()) {
+        return Err(ctx.at(
+            id,
+            "expected a feed id of lower-case letters, digits, '-' and '_' (it names the feed's files)",
+        ));
+    }
+    if !ids.insert(id.get_ref().clone()) {
+        return Err(ctx.at(
+            id,
+            &format!("duplicate feed id \"{}\" (\"{COMBINED_ID}\" is reserved for the combined feed)", id.get_ref()),
+        ));
+    }
+    Ok(FeedName {
+        id: id.get_ref().clone(),
+        title: title.trim().to_string(),
+    })
+}

@@ -1,0 +1,149 @@
+//! Item identity: canonical source URLs, fallback keys for items without one, GUIDs, and what
+//! a gov.kz URL says about its item (entity slug, news id).
+//!
+//! Everything here is part of the published identity of items: changing how a key or GUID is
+//! computed would re-publish every item, so these functions only ever gain cases.
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::config::IgnoreParams;
+
+/// Parses `raw` as a source URL: only absolute http(s) URLs with a host qualify.
+pub fn parse_source_url(raw: &str) -> Option<Url> {
+    let url = Url::parse(raw.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()))
+        .then_some(url)
+}
+
+/// The canonical form of a source URL: `https`, host lower-cased, default port, fragment and
+/// ignored query parameters dropped, remaining parameters sorted.
+pub fn canonical_url(url: &Url, ignore: &IgnoreParams) -> String {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    if url.scheme() == "http" {
+        let explicit_port = url.port();
+        // Both schemes are "special", so switching cannot fail; the port is kept unless it
+        // was http's default, which `Url` already dropped.
+        let _ = url.set_scheme("https");
+        if explicit_port == Some(443) {
+            let _ = url.set_port(None);
+        }
+    }
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !ignore.matches(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.into()
+}
+
+/// The identity of an item without a source URL: a hash of its normalized title and date.
+pub fn fallback_key(title: &str, date: NaiveDate) -> String {
+    let normalized = title
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let digest = Sha256::digest(format!("{normalized}\n{date}").as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("t:{hex}")
+}
+
+/// The GUID of an item without a source URL: a `tag:` URI (RFC 4151) under the site's host.
+pub fn tag_guid(host: &str, date: NaiveDate, key: &str) -> String {
+    format!("tag:{host},{}:govfeeds/{}", date.format("%Y-%m-%d"), key.trim_start_matches("t:"))
+}
+
+/// The gov.kz entity slug: the path segment after `/memleket/entities/`, if it is a valid slug.
+pub fn entity_slug(url: &Url) -> Option<String> {
+    let mut segments = url.path_segments()?;
+    while let Some(segment) = segments.next() {
+        if segment == "memleket" {
+            if segments.next() != Some("entities") {
+                return None;
+            }
+            let slug = segments.next()?.to_ascii_lowercase();
+            return crate::config::is_feed_id(&slug).then_some(slug);
+        }
+    }
+    None
+}
+
+/// The gov.kz news id: the number after `/news/details/`.
+pub fn news_id(url: &Url) -> Option<i64> {
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    segments
+        .windows(3)
+        .find(|w| w[0] == "news" && w[1] == "details")
+        .and_then(|w| w[2].parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ignore() -> IgnoreParams {
+        IgnoreParams::new(&["lang", "utm_*"]).unwrap()
+    }
+
+    fn canon(s: &str) -> String {
+        canonical_url(&parse_source_url(s).unwrap(), &ignore())
+    }
+
+    #[test]
+    fn canonical_forms_agree() {
+        let expected = "https://www.gov.kz/memleket/entities/mfa/press/news/details/1?a=1&b=2";
+        for variant in [
+            "https://www.gov.kz/memleket/entities/mfa/press/news/details/1?b=2&a=1",
+            "http://www.gov.kz/memleket/entities/mfa/press/news/details/1?a=1&b=2&lang=kk",
+            "https://WWW.GOV.KZ:443/memleket/entities/mfa/press/news/details/1?a=1&lang=ru&b=2#top",
+            "http://www.gov.kz:80/memleket/entities/mfa/press/news/details/1?utm_source=x&a=1&b=2",
+        ] {
+            assert_eq!(canon(variant), expected, "{variant}");
+        }
+        assert_eq!(canon("https://www.gov.kz/a?lang=kk"), "https://www.gov.kz/a");
+        assert_eq!(canon("http://example.org:8080/a"), "https://example.org:8080/a");
+    }
+
+    #[test]
+    fn canonicalization_is_idempotent() {
+        let once = canon("http://Example.org/a?z=1&utm_medium=m&a=%20x#f");
+        assert_eq!(canon(&once), once);
+    }
+
+    #[test]
+    fn only_absolute_http_urls_are_source_urls() {
+        for bad in ["javascript:alert(1)", "/relative/path", "garbage", "ftp://x.org/a", "mailto:a@b.c", "http://"] {
+            assert!(parse_source_url(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn gov_kz_parts() {
+        let url = parse_source_url(
+            "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782?lang=kk",
+        )
+        .unwrap();
+        assert_eq!(entity_slug(&url).as_deref(), Some("mfa-madrid"));
+        assert_eq!(news_id(&url), Some(1158782));
+        let other = parse_source_url("https://example.org/news/1").unwrap();
+        assert_eq!((entity_slug(&other), news_id(&other)), (None, None));
+    }
+
+    #[test]
+    fn fallback_key_ignores_case_and_spacing() {
+        let d = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
+        assert_eq!(fallback_key("ANNOUNCEMENT  today", d), fallback_key("announcement today", d));
+        assert_ne!(fallback_key("a", d), fallback_key("a", d.succ_opt().unwrap()));
+        // Pinned: a change here would re-publish every item that has no source URL.
+        assert_eq!(fallback_key("ANNOUNCEMENT", d), "t:a2d5434664cbad65cf69a9b370498ad7");
+    }
+}

@@ -1,0 +1,36 @@
+//! govfeeds republishes the news of Kazakhstan's government portal (www.gov.kz) as clean
+//! RSS 2.0 and Atom 1.0 feeds: one feed per ministry and one combined feed.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! sources ──> items ──> store ──> render ──> publish
+//! (source)   (item,     (store)   (render)   (publish)
+//!             body,
+//!             identity,
+//!             classify)
+//! ```
+//!
+//! - [`config`] reads and validates the TOML configuration; [`schedule`] parses its cron
+//!   expressions.
+//! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream.
+//! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
+//!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
+//!   its feed, [`text`] keeps the text XML-safe.
+//! - [`store`] keeps every item in SQLite, deduplicated by identity.
+//! - [`render`] writes RSS and Atom documents; [`publish`] replaces files atomically.
+//! - [`build`] runs the whole flow once; [`cli`] is the command line.
+
+pub mod body;
+pub mod build;
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod item;
+pub mod publish;
+pub mod render;
+pub mod schedule;
+pub mod source;
+pub mod store;
+pub mod text;

@@ -1,0 +1,61 @@
+//! RSS 2.0 with `content:encoded`, `dc:creator` and an `atom:link rel="self"`.
+
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Guid, Item};
+
+use super::{FeedDoc, GENERATOR, RenderError};
+
+/// Renders `doc` as an RSS 2.0 document.
+pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
+    let items: Vec<Item> = doc
+        .items
+        .iter()
+        .map(|item| Item {
+            title: Some(item.title.clone()),
+            link: item.link.clone(),
+            description: Some(item.summary.clone()),
+            content: Some(item.content_html.clone()),
+            guid: Some(Guid {
+                value: item.guid.clone(),
+                permalink: item.guid_is_permalink,
+            }),
+            pub_date: Some(item.published.to_rfc2822()),
+            categories: vec![Category {
+                name: doc.category_of(item),
+                domain: None,
+            }],
+            dublin_core_ext: item.entity.as_ref().map(|entity| DublinCoreExtension {
+                creators: vec![entity.clone()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let channel = Channel {
+        title: doc.name.title.clone(),
+        link: doc.config.site.base_url.to_string(),
+        description: doc.description.clone(),
+        language: Some(doc.config.site.language.clone()),
+        last_build_date: Some(doc.updated().to_rfc2822()),
+        generator: Some(format!("{GENERATOR} {}", env!("CARGO_PKG_VERSION"))),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: doc.url("rss"),
+                rel: "self".into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Default::default()
+            }],
+        }),
+        items,
+        ..Default::default()
+    };
+    let mut out = channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .map_err(|e| RenderError {
+            feed: doc.name.id.clone(),
+            message: e.to_string(),
+        })?;
+    out.push(b'\n');
+    Ok(out)
+}

@@ -1,0 +1,352 @@
+//! The item store: one SQLite file under `state_dir`, in WAL mode, versioned by
+//! `PRAGMA user_version` with the migrations in `migrations/`.
+//!
+//! Each source's batch is one transaction, so a crash leaves either all of a batch or none.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use crate::classify::Classifier;
+use crate::item::Item;
+
+/// Migrations in order; entry `n` brings the schema to version `n + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_items.sql")];
+
+/// File name of the database inside `state_dir`.
+pub const DB_FILE: &str = "govfeeds.sqlite3";
+
+/// A store error, with the database path.
+#[derive(Debug, thiserror::Error)]
+#[error("item store {}: {source}", path.display())]
+pub struct StoreError {
+    path: PathBuf,
+    #[source]
+    source: rusqlite::Error,
+}
+
+/// The open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What storing one item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// First time this identity was seen.
+    New,
+    /// Seen before with different content: content and `updated` changed.
+    Updated,
+    /// Seen before with identical content: nothing changed.
+    Unchanged,
+}
+
+/// An item as stored, with the fields that are fixed at first sight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The published GUID.
+    pub guid: String,
+    /// Whether the GUID is the item's URL.
+    pub guid_is_permalink: bool,
+    /// The source URL.
+    pub link: Option<String>,
+    /// The gov.kz entity slug.
+    pub entity: Option<String>,
+    /// The feed id the item belongs to.
+    pub feed: String,
+    /// Title, plain text.
+    pub title: String,
+    /// Body, HTML.
+    pub content_html: String,
+    /// Summary, plain text.
+    pub summary: String,
+    /// First publication time.
+    pub published: DateTime<FixedOffset>,
+    /// Last content change (equal to `published` when never edited).
+    pub updated: DateTime<FixedOffset>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `state_dir` and applies pending migrations.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        let path = state_dir.join(DB_FILE);
+        let err = |source| StoreError {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        migrate(&mut conn).map_err(err)?;
+        Ok(Store { conn, path })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Starts a batch: everything stored through it lands in one transaction.
+    pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        match self.conn.transaction() {
+            Ok(tx) => Ok(Batch {
+                tx,
+                path: &self.path,
+            }),
+            Err(e) => Err(StoreError {
+                path: self.path.clone(),
+                source: e,
+            }),
+        }
+    }
+
+    /// Re-classifies every item when the classification config changed since the last run.
+    /// Returns how many items moved to another feed.
+    pub fn reclassify(&mut self, classifier: &Classifier<'_>) -> Result<usize, StoreError> {
+        let fingerprint = classifier.fingerprint();
+        let current: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'classifier'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if current.as_deref() == Some(fingerprint.as_str()) {
+            return Ok(0);
+        }
+        let path = self.path.clone();
+        let err = |source| StoreError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut moved = 0;
+        {
+            let mut select = tx
+                .prepare("SELECT id, entity, title, content_html, feed FROM item")
+                .map_err(err)?;
+            let mut update = tx.prepare("UPDATE item SET feed = ?1 WHERE id = ?2").map_err(err)?;
+            let mut rows = select.query([]).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                let id: i64 = row.get(0).map_err(err)?;
+                let entity: Option<String> = row.get(1).map_err(err)?;
+                let title: String = row.get(2).map_err(err)?;
+                let body: String = row.get(3).map_err(err)?;
+                let feed: String = row.get(4).map_err(err)?;
+                let new_feed = classifier.feed_for(entity.as_deref(), &title, &body);
+                if new_feed != feed {
+                    update.execute(params![new_feed, id]).map_err(err)?;
+                    moved += 1;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (name, value) VALUES ('classifier', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [&fingerprint],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(moved)
+    }
+
+    /// The ids of every feed that has items, sorted.
+    pub fn feed_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT feed FROM item ORDER BY feed")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// The newest `limit` items of `feed` (every feed when `None`), in feed order.
+    pub fn newest(&self, feed: Option<&str>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
+        const COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
+                               summary, published, updated";
+        const ORDER: &str = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
+            Some(feed) => (
+                format!("SELECT {COLUMNS} FROM item WHERE feed = ? {ORDER}"),
+                vec![feed.to_string().into(), limit.into()],
+            ),
+            None => (format!("SELECT {COLUMNS} FROM item {ORDER}"), vec![limit.into()]),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let items = stmt
+            .query_map(rusqlite::params_from_iter(args), row_to_item)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(items)
+    }
+
+    /// How many items the store holds.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM item", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.unsigned_abs())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    let time = |i: usize| -> rusqlite::Result<DateTime<FixedOffset>> {
+        let s: String = row.get(i)?;
+        DateTime::parse_from_rfc3339(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    Ok(StoredItem {
+        guid: row.get(0)?,
+        guid_is_permalink: row.get(1)?,
+        link: row.get(2)?,
+        entity: row.get(3)?,
+        feed: row.get(4)?,
+        title: row.get(5)?,
+        content_html: row.get(6)?,
+        summary: row.get(7)?,
+        published: time(8)?,
+        updated: time(9)?,
+    })
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in (1..).zip(MIGRATIONS).skip_while(|(i, _)| *i <= version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A batch of items stored in one transaction; dropped without [`Batch::commit`], it stores
+/// nothing.
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+    path: &'a Path,
+}
+
+impl Batch<'_> {
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Stores `item` in `feed`: inserts it, updates its content, or leaves it alone.
+    /// `now` becomes its `updated` time when its content changed.
+    pub fn upsert(
+        &mut self,
+        item: &Item,
+        feed: &str,
+        source: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Outcome, StoreError> {
+        let hash = content_hash(item);
+        let existing: Option<(i64, String, String)> = self
+            .tx
+            .prepare_cached("SELECT id, content_hash, published FROM item WHERE key = ?1")
+            .and_then(|mut s| {
+                s.query_row([&item.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        match existing {
+            None => {
+                let published = item.published.to_rfc3339();
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
+                             title, content_html, summary, published, published_ts, updated,
+                             content_hash, source)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            item.key,
+                            item.guid,
+                            item.guid_is_permalink,
+                            item.link,
+                            item.entity,
+                            item.news_id,
+                            feed,
+                            item.title,
+                            item.content_html,
+                            item.summary,
+                            published,
+                            item.published.timestamp(),
+                            hash,
+                            source,
+                        ])
+                    })
+                    .map_err(|e| self.err(e))?;
+                Ok(Outcome::New)
+            }
+            Some((_, old_hash, _)) if old_hash == hash => Ok(Outcome::Unchanged),
+            Some((id, _, published)) => {
+                // `updated` never goes before `published`, whatever the clock says.
+                let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
+                let updated = now.max(published).to_rfc3339();
+                self.tx
+                    .prepare_cached(
+                        "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
+                             content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
+                             source = ?10
+                         WHERE id = ?11",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            item.link,
+                            item.entity,
+                            item.news_id,
+                            feed,
+                            item.title,
+                            item.content_html,
+                            item.summary,
+                            updated,
+                            hash,
+                            source,
+                            id,
+                        ])
+                    })
+                    .map_err(|e| self.err(e))?;
+                Ok(Outcome::Updated)
+            }
+        }
+    }
+
+    /// Makes the batch durable.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path.to_path_buf();
+        self.tx.commit().map_err(|source| StoreError { path, source })
+    }
+}
+
+/// A digest of the parts of an item a subscriber sees.
+fn content_hash(item: &Item) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        item.link.as_deref().unwrap_or(""),
+        item.entity.as_deref().unwrap_or(""),
+        &item.title,
+        &item.content_html,
+        &item.summary,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
