@@ -236,7 +236,11 @@ mod tests {
             "Text.Source :https://www.gov.kz/x?lang=kk",
         ] {
             let b = Body::parse(body, "");
-            assert_eq!(b.source.as_deref(), Some("https://www.gov.kz/x?lang=kk"), "{body}");
+            assert_eq!(
+                b.source.as_deref(),
+                Some("https://www.gov.kz/x?lang=kk"),
+                "{body}"
+            );
             assert_eq!(b.blocks, vec![Block::Paragraph("Text.".into())], "{body}");
         }
         let b = Body::parse("No source here. The Source of funds is the budget.", "");
@@ -250,7 +254,12 @@ mod tests {
             "Safely Return HomeStaff members of the colony helped.",
             "Safely Return Home",
         );
-        assert_eq!(b.blocks, vec![Block::Paragraph("Staff members of the colony helped.".into())]);
+        assert_eq!(
+            b.blocks,
+            vec![Block::Paragraph(
+                "Staff members of the colony helped.".into()
+            )]
+        );
     }
 
     #[test]
@@ -259,12 +268,21 @@ mod tests {
             paragraphs("talks with Joan Groizard.During the meeting, they met."),
             vec!["talks with Joan Groizard.", "During the meeting, they met."]
         );
-        assert_eq!(paragraphs("villages!On March 7 at 10:00 AM."), vec!["villages!", "On March 7 at 10:00 AM."]);
+        assert_eq!(
+            paragraphs("villages!On March 7 at 10:00 AM."),
+            vec!["villages!", "On March 7 at 10:00 AM."]
+        );
         assert_eq!(
             paragraphs("return to Pavlodar.\"My son and I were lost,\" she said."),
-            vec!["return to Pavlodar.", "\"My son and I were lost,\" she said."]
+            vec![
+                "return to Pavlodar.",
+                "\"My son and I were lost,\" she said."
+            ]
         );
-        assert_eq!(paragraphs("Год 2025.Основным итогом стал рост."), vec!["Год 2025.", "Основным итогом стал рост."]);
+        assert_eq!(
+            paragraphs("Год 2025.Основным итогом стал рост."),
+            vec!["Год 2025.", "Основным итогом стал рост."]
+        );
     }
 
     #[test]
@@ -304,7 +322,10 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         let b = Body::parse("Use <script>alert(1)</script> & \"quotes\".", "");
-        assert_eq!(b.to_html(), "<p>Use &lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\".</p>");
+        assert_eq!(
+            b.to_html(),
+            "<p>Use &lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\".</p>"
+        );
     }
 
     #[test]

@@ -13,13 +13,15 @@ use crate::config::{COMBINED_ID, Config, SourceConfig, SourceKind};
 use crate::publish;
 use crate::render::{self, FeedDoc};
 use crate::source::{self, Read};
-use crate::store::{Outcome, Store, StoreError};
+use crate::store::{FileState, Outcome, Store, StoreError};
 
 /// What a build did, for the summary line and for tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Files read, over all sources.
     pub files: usize,
+    /// Files skipped because they did not change since they were last read.
+    pub files_unchanged: usize,
     /// Entries read (well-formed ones).
     pub read: usize,
     /// Items seen for the first time.
@@ -49,13 +51,22 @@ pub struct Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let skipped: usize = self.skipped.values().sum();
+        writeln!(
+            f,
+            "files: {} read, {} unchanged since they were last read",
+            self.files, self.files_unchanged
+        )?;
         write!(
             f,
-            "items: {} read from {} file(s), {} new, {} updated, {} unchanged, {} skipped",
-            self.read, self.files, self.new, self.updated, self.unchanged, skipped
+            "items: {} read, {} new, {} updated, {} unchanged, {} skipped",
+            self.read, self.new, self.updated, self.unchanged, skipped
         )?;
         if skipped > 0 {
-            let reasons: Vec<String> = self.skipped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(r, n)| format!("{r}: {n}"))
+                .collect();
             write!(f, " ({})", reasons.join(", "))?;
         }
         writeln!(f, "; {} in store", self.total)?;
@@ -140,12 +151,38 @@ fn ingest(
     let now = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into());
     let mut batch = store.batch()?;
     for file in &files {
-        let reads = match source::read_dump(file, config) {
+        let name = file.to_string_lossy();
+        let state = match file_state(file) {
+            Ok(state) => state,
+            Err(e) => return Ok(Err(format!("{}: {e}", file.display()))),
+        };
+        if let Some(known) = batch.file_state(&source.name, &name)? {
+            let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
+            // Touched but not changed: same size, same content.
+            let same_content = !same_stat
+                && known.size == state.size
+                && source::sha256_file(file).is_ok_and(|h| h == known.sha256);
+            if same_stat || same_content {
+                if same_content {
+                    batch.record_file(
+                        &source.name,
+                        &name,
+                        &FileState {
+                            sha256: known.sha256,
+                            ..state
+                        },
+                    )?;
+                }
+                summary.files_unchanged += 1;
+                continue;
+            }
+        }
+        let mut reads = match source::DumpFile::open(file, config) {
             Ok(reads) => reads,
             Err(e) => return Ok(Err(format!("{}: {e}", file.display()))),
         };
         summary.files += 1;
-        for read in reads {
+        for read in reads.by_ref() {
             match read {
                 Read::Item(item, at, warning) => {
                     if let Some(message) = warning {
@@ -153,7 +190,11 @@ fn ingest(
                         summary.degraded += 1;
                     }
                     summary.read += 1;
-                    let feed = classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html);
+                    let feed = classifier.feed_for(
+                        item.entity.as_deref(),
+                        &item.title,
+                        &item.content_html,
+                    );
                     match batch.upsert(&item, &feed, &source.name, now)? {
                         Outcome::New => summary.new += 1,
                         Outcome::Updated => summary.updated += 1,
@@ -166,10 +207,26 @@ fn ingest(
                 }
             }
         }
+        let sha256 = reads.sha256();
+        batch.record_file(&source.name, &name, &FileState { sha256, ..state })?;
     }
     batch.commit()?;
     info!(source = %source.name, files = files.len(), "source read");
     Ok(Ok(()))
+}
+
+/// Size and mtime of `path` (the hash is filled in once the content has been read).
+fn file_state(path: &std::path::Path) -> std::io::Result<FileState> {
+    let meta = std::fs::metadata(path)?;
+    let mtime_ns = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    Ok(FileState {
+        size: i64::try_from(meta.len()).unwrap_or(i64::MAX),
+        mtime_ns,
+        sha256: String::new(),
+    })
 }
 
 /// Renders every feed that has items plus the combined one, and publishes changed files.
@@ -198,7 +255,10 @@ fn publish_feeds(
             config,
             classifier: *classifier,
         };
-        for (extension, bytes) in [("rss", render::rss::render(&doc)?), ("atom", render::atom::render(&doc)?)] {
+        for (extension, bytes) in [
+            ("rss", render::rss::render(&doc)?),
+            ("atom", render::atom::render(&doc)?),
+        ] {
             let path = dir.join(format!("{id}.{extension}"));
             if publish::write_if_changed(&path, &bytes).map_err(io_err(&path))? {
                 summary.written.push(path.clone());

@@ -31,8 +31,15 @@ impl<'a> Classifier<'a> {
         self.config
             .ministries
             .iter()
-            .find(|m| m.keywords.iter().any(|k| crate::text::contains_word(&text, k)))
-            .map_or_else(|| self.config.unattributed.id.clone(), |m| m.feed.id.clone())
+            .find(|m| {
+                m.keywords
+                    .iter()
+                    .any(|k| crate::text::contains_word(&text, k))
+            })
+            .map_or_else(
+                || self.config.unattributed.id.clone(),
+                |m| m.feed.id.clone(),
+            )
     }
 
     /// An unmatched slug's own feed; a slug that collides with a configured id gets a prefix.
@@ -81,6 +88,6 @@ impl<'a> Classifier<'a> {
                 h.update(k.as_bytes());
             }
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&h.finalize())
     }
 }

@@ -104,7 +104,11 @@ pub fn run(command: Command) -> Exit {
             match build::run(&config) {
                 Ok(summary) => {
                     println!("{summary}");
-                    if summary.failed.is_empty() { Exit::Ok } else { Exit::Failure }
+                    if summary.failed.is_empty() {
+                        Exit::Ok
+                    } else {
+                        Exit::Failure
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: build failed: {e}");
@@ -128,35 +132,65 @@ pub fn describe(config: &Config) -> String {
     let mut out = String::new();
     let site = &config.site;
     let _ = writeln!(out, "config:      {} (valid)", config.file.display());
-    let _ = writeln!(out, "site:        {:?}, {} ({}, {})", site.title, site.base_url, site.timezone, site.language);
+    let _ = writeln!(
+        out,
+        "site:        {:?}, {} ({}, {})",
+        site.title, site.base_url, site.timezone, site.language
+    );
     let _ = writeln!(
         out,
         "state:       {}",
         config.paths.state_dir.join(crate::store::DB_FILE).display()
     );
-    let _ = writeln!(out, "output:      {}", config.paths.output_dir.join("feeds").display());
-    let _ = writeln!(out, "feeds:       {}feeds/<id>.rss and .atom, newest {} items", site.base_url, config.max_items);
-    let _ = writeln!(out, "dedup:       ignoring query parameters {}", config.ignore_params.patterns.join(", "));
+    let _ = writeln!(
+        out,
+        "output:      {}",
+        config.paths.output_dir.join("feeds").display()
+    );
+    let _ = writeln!(
+        out,
+        "feeds:       {}feeds/<id>.rss and .atom, newest {} items",
+        site.base_url, config.max_items
+    );
+    let _ = writeln!(
+        out,
+        "dedup:       ignoring query parameters {}",
+        config.ignore_params.patterns.join(", ")
+    );
     let _ = writeln!(out, "sources:");
     for s in &config.sources {
         let SourceKind::Dump { pattern } = &s.kind;
-        let files = source::dump_files(pattern).map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
+        let files =
+            source::dump_files(pattern).map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
         let every = s
             .schedule
             .interval(site.timezone)
             .map(|d| format!(", every {} min", d.num_minutes().max(1)))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {:<20} dump {pattern} ({files}); schedule \"{}\"{every}", s.name, s.schedule);
+        let _ = writeln!(
+            out,
+            "  {:<20} dump {pattern} ({files}); schedule \"{}\"{every}",
+            s.name, s.schedule
+        );
     }
     let _ = writeln!(out, "ministries:");
     for m in &config.ministries {
         let _ = writeln!(out, "  {:<20} {}", m.feed.id, m.feed.title);
-        let _ = writeln!(out, "  {:<20}   entities: {}", "", m.entity_patterns.join(", "));
+        let _ = writeln!(
+            out,
+            "  {:<20}   entities: {}",
+            "",
+            m.entity_patterns.join(", ")
+        );
         if !m.keywords.is_empty() {
             let _ = writeln!(out, "  {:<20}   keywords: {}", "", m.keywords.join(", "));
         }
     }
-    let _ = writeln!(out, "unattributed: {} {}", config.unattributed.id, config.unattributed.title);
+    let _ = writeln!(
+        out,
+        "unattributed: {} {}",
+        config.unattributed.id, config.unattributed.title
+    );
     let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
     out
 }

@@ -304,7 +304,8 @@ impl Ctx<'_> {
     }
 
     fn resolve(&self, relative: &str) -> PathBuf {
-        let base = self.path.parent().unwrap_or(Path::new("."));
+        let file = std::path::absolute(self.path).unwrap_or_else(|_| self.path.to_path_buf());
+        let base = file.parent().unwrap_or(Path::new("/"));
         normalize_path(&base.join(relative))
     }
 }
@@ -320,7 +321,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The dotted key path (`source[1].schedule`) of the innermost key or value at `offset`.
-    /// The dotted key path (`source[1].schedule`) of the innermost key or value at `offset`.
+/// The dotted key path (`source[1].schedule`) of the innermost key or value at `offset`.
 fn key_at(text: &str, offset: usize) -> Option<String> {
     let doc = DeTable::parse(text).ok()?;
     find_key(doc.get_ref(), offset)
@@ -328,17 +329,18 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 
 fn find_key(table: &DeTable<'_>, offset: usize) -> Option<String> {
     for (key, value) in table.iter() {
-        let inner = match value.get_ref() {
-            DeValue::Table(t) => find_key(t, offset).map(|p| format!(".{p}")),
-            DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-                match item.get_ref() {
+        let inner =
+            match value.get_ref() {
+                DeValue::Table(t) => find_key(t, offset).map(|p| format!(".{p}")),
+                DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| match item
+                    .get_ref()
+                {
                     DeValue::Table(t) => find_key(t, offset).map(|p| format!("[{i}].{p}")),
                     _ if item.span().contains(&offset) => Some(format!("[{i}]")),
                     _ => None,
-                }
-            }),
-            _ => None,
-        };
+                }),
+                _ => None,
+            };
         if let Some(inner) = inner {
             return Some(format!("{}{inner}", key.get_ref()));
         }
@@ -370,7 +372,10 @@ fn normalize_path(path: &Path) -> PathBuf {
 /// Whether `id` can be a feed id: `[a-z0-9][a-z0-9_-]*`, at most 64 characters.
 pub fn is_feed_id(id: &str) -> bool {
     id.len() <= 64
-        && id.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
@@ -382,7 +387,8 @@ fn is_language_tag(tag: &str) -> bool {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    primary_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
@@ -403,7 +409,10 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         Some(list) => {
             for p in &list {
                 Glob::new(p.get_ref()).map_err(|e| {
-                    ctx.at(p, &format!("invalid glob: {}; expected e.g. \"utm_*\"", e.kind()))
+                    ctx.at(
+                        p,
+                        &format!("invalid glob: {}; expected e.g. \"utm_*\"", e.kind()),
+                    )
                 })?;
             }
             let names: Vec<&str> = list.iter().map(|p| p.get_ref().as_str()).collect();
@@ -425,7 +434,10 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         let mut builder = GlobSetBuilder::new();
         for e in &m.entities {
             let glob = Glob::new(e.get_ref()).map_err(|err| {
-                ctx.at(e, &format!("invalid glob: {}; expected e.g. \"mfa-*\"", err.kind()))
+                ctx.at(
+                    e,
+                    &format!("invalid glob: {}; expected e.g. \"mfa-*\"", err.kind()),
+                )
             })?;
             builder.add(glob);
         }
@@ -514,7 +526,10 @@ fn validate_source(
         return Err(ctx.at(&raw.name, "expected a non-empty source name"));
     }
     if !names.insert(name.clone()) {
-        return Err(ctx.at(&raw.name, "duplicate source name; every source needs its own"));
+        return Err(ctx.at(
+            &raw.name,
+            "duplicate source name; every source needs its own",
+        ));
     }
     let schedule = Cron::parse(raw.schedule.get_ref()).map_err(|e| {
         ctx.at(
@@ -527,12 +542,18 @@ fn validate_source(
     let kind = match raw.kind {
         RawSourceKind::Dump => {
             let path = raw.path.ok_or_else(|| {
-                ctx.at(&raw.name, "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\")")
+                ctx.at(
+                    &raw.name,
+                    "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\")",
+                )
             })?;
             let pattern = ctx.resolve(path.get_ref());
             let pattern = pattern.to_string_lossy().into_owned();
             let matches = glob::glob(&pattern).map_err(|e| {
-                ctx.at(&path, &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg))
+                ctx.at(
+                    &path,
+                    &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg),
+                )
             })?;
             if matches.filter_map(Result::ok).next().is_none() {
                 return Err(ctx.at(
@@ -565,7 +586,10 @@ fn validate_feed_name(
     if !ids.insert(id.get_ref().clone()) {
         return Err(ctx.at(
             id,
-            &format!("duplicate feed id \"{}\" (\"{COMBINED_ID}\" is reserved for the combined feed)", id.get_ref()),
+            &format!(
+                "duplicate feed id \"{}\" (\"{COMBINED_ID}\" is reserved for the combined feed)",
+                id.get_ref()
+            ),
         ));
     }
     Ok(FeedName {

@@ -53,13 +53,16 @@ pub fn fallback_key(title: &str, date: NaiveDate) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     let digest = Sha256::digest(format!("{normalized}\n{date}").as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("t:{hex}")
+    format!("t:{}", crate::text::hex(&digest[..16]))
 }
 
 /// The GUID of an item without a source URL: a `tag:` URI (RFC 4151) under the site's host.
 pub fn tag_guid(host: &str, date: NaiveDate, key: &str) -> String {
-    format!("tag:{host},{}:govfeeds/{}", date.format("%Y-%m-%d"), key.trim_start_matches("t:"))
+    format!(
+        "tag:{host},{}:govfeeds/{}",
+        date.format("%Y-%m-%d"),
+        key.trim_start_matches("t:")
+    )
 }
 
 /// The gov.kz entity slug: the path segment after `/memleket/entities/`, if it is a valid slug.
@@ -109,8 +112,14 @@ mod tests {
         ] {
             assert_eq!(canon(variant), expected, "{variant}");
         }
-        assert_eq!(canon("https://www.gov.kz/a?lang=kk"), "https://www.gov.kz/a");
-        assert_eq!(canon("http://example.org:8080/a"), "https://example.org:8080/a");
+        assert_eq!(
+            canon("https://www.gov.kz/a?lang=kk"),
+            "https://www.gov.kz/a"
+        );
+        assert_eq!(
+            canon("http://example.org:8080/a"),
+            "https://example.org:8080/a"
+        );
     }
 
     #[test]
@@ -121,7 +130,14 @@ mod tests {
 
     #[test]
     fn only_absolute_http_urls_are_source_urls() {
-        for bad in ["javascript:alert(1)", "/relative/path", "garbage", "ftp://x.org/a", "mailto:a@b.c", "http://"] {
+        for bad in [
+            "javascript:alert(1)",
+            "/relative/path",
+            "garbage",
+            "ftp://x.org/a",
+            "mailto:a@b.c",
+            "http://",
+        ] {
             assert!(parse_source_url(bad).is_none(), "{bad}");
         }
     }
@@ -141,9 +157,18 @@ mod tests {
     #[test]
     fn fallback_key_ignores_case_and_spacing() {
         let d = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
-        assert_eq!(fallback_key("ANNOUNCEMENT  today", d), fallback_key("announcement today", d));
-        assert_ne!(fallback_key("a", d), fallback_key("a", d.succ_opt().unwrap()));
+        assert_eq!(
+            fallback_key("ANNOUNCEMENT  today", d),
+            fallback_key("announcement today", d)
+        );
+        assert_ne!(
+            fallback_key("a", d),
+            fallback_key("a", d.succ_opt().unwrap())
+        );
         // Pinned: a change here would re-publish every item that has no source URL.
-        assert_eq!(fallback_key("ANNOUNCEMENT", d), "t:a2d5434664cbad65cf69a9b370498ad7");
+        assert_eq!(
+            fallback_key("ANNOUNCEMENT", d),
+            "t:a2d5434664cbad65cf69a9b370498ad7"
+        );
     }
 }

@@ -84,7 +84,10 @@ pub fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<FixedOffset> {
         .earliest()
         .or_else(|| {
             (1..=3)
-                .filter_map(|h| tz.from_local_datetime(&(naive + chrono::Duration::hours(h))).earliest())
+                .filter_map(|h| {
+                    tz.from_local_datetime(&(naive + chrono::Duration::hours(h)))
+                        .earliest()
+                })
                 .next()
         })
         .unwrap_or_else(|| tz.from_utc_datetime(&naive));
@@ -99,7 +102,10 @@ mod tests {
     fn almaty_midnight_has_its_offset() {
         let tz: Tz = "Asia/Almaty".parse().unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
-        assert_eq!(local_midnight(d, tz).to_rfc3339(), "2026-02-10T00:00:00+05:00");
+        assert_eq!(
+            local_midnight(d, tz).to_rfc3339(),
+            "2026-02-10T00:00:00+05:00"
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Removes the feed documents in `dir` that are not in `keep`, and temp files left by a crash.
 /// Only files with the given extensions (and our temp files) are touched.
-pub fn remove_stale(dir: &Path, keep: &HashSet<PathBuf>, extensions: &[&str]) -> io::Result<Vec<PathBuf>> {
+pub fn remove_stale(
+    dir: &Path,
+    keep: &HashSet<PathBuf>,
+    extensions: &[&str],
+) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -52,7 +56,10 @@ pub fn remove_stale(dir: &Path, keep: &HashSet<PathBuf>, extensions: &[&str]) ->
     };
     for entry in entries {
         let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let is_temp = name.starts_with('.') && name.contains(".tmp-");
         let is_doc = path
             .extension()
@@ -84,13 +91,22 @@ mod tests {
     #[test]
     fn removes_only_stale_documents() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["keep.rss", "old.rss", "old.atom", "notes.txt", ".x.rss.tmp-1"] {
+        for name in [
+            "keep.rss",
+            "old.rss",
+            "old.atom",
+            "notes.txt",
+            ".x.rss.tmp-1",
+        ] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
         let keep = HashSet::from([dir.path().join("keep.rss")]);
         let mut removed = remove_stale(dir.path(), &keep, &["rss", "atom"]).unwrap();
         removed.sort();
-        let names: Vec<_> = removed.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
+        let names: Vec<_> = removed
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
         assert_eq!(names, vec![".x.rss.tmp-1", "old.atom", "old.rss"]);
         assert!(dir.path().join("notes.txt").exists());
     }

@@ -36,7 +36,10 @@ impl Cron {
         let full = match fields.len() {
             5 => {
                 let dow = standard_day_of_week(fields[4])?;
-                format!("0 {} {} {} {} {dow}", fields[0], fields[1], fields[2], fields[3])
+                format!(
+                    "0 {} {} {} {} {dow}",
+                    fields[0], fields[1], fields[2], fields[3]
+                )
             }
             6 => fields.join(" "),
             n => return Err(format!("{n} fields")),
@@ -66,7 +69,9 @@ impl Cron {
 fn standard_day_of_week(field: &str) -> Result<String, String> {
     let rewrite = |token: &str| -> Result<String, String> {
         if token.chars().all(|c| c.is_ascii_digit()) {
-            let n: usize = token.parse().map_err(|_| format!("bad day of week {token}"))?;
+            let n: usize = token
+                .parse()
+                .map_err(|_| format!("bad day of week {token}"))?;
             DAY_NAMES
                 .get(n % 7)
                 .filter(|_| n <= 7)
@@ -115,11 +120,20 @@ mod tests {
     fn standard_weekdays_mean_what_crontab_means() {
         let tz: Tz = "Asia/Almaty".parse().unwrap();
         let start = tz.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap(); // a Wednesday
-        let monday = Cron::parse("0 9 * * 1").unwrap().next_after(&start).unwrap();
+        let monday = Cron::parse("0 9 * * 1")
+            .unwrap()
+            .next_after(&start)
+            .unwrap();
         assert_eq!(monday.weekday(), chrono::Weekday::Mon);
-        let sunday = Cron::parse("0 9 * * 0").unwrap().next_after(&start).unwrap();
+        let sunday = Cron::parse("0 9 * * 0")
+            .unwrap()
+            .next_after(&start)
+            .unwrap();
         assert_eq!(sunday.weekday(), chrono::Weekday::Sun);
-        let seven = Cron::parse("0 9 * * 7").unwrap().next_after(&start).unwrap();
+        let seven = Cron::parse("0 9 * * 7")
+            .unwrap()
+            .next_after(&start)
+            .unwrap();
         assert_eq!(seven.weekday(), chrono::Weekday::Sun);
         assert!(Cron::parse("0 9 * * 8").is_err());
     }

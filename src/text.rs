@@ -30,7 +30,10 @@ pub fn truncate_words(s: &str, max_chars: usize) -> String {
         Some(i) if i > max_chars / 2 => &cut[..i],
         _ => cut.as_str(),
     };
-    format!("{}…", cut.trim_end_matches(|c: char| c.is_whitespace() || ",;:–—-".contains(c)))
+    format!(
+        "{}…",
+        cut.trim_end_matches(|c: char| c.is_whitespace() || ",;:–—-".contains(c))
+    )
 }
 
 /// Whether `needle` (lower-case) occurs in `haystack_lower` as a whole word.
@@ -43,6 +46,17 @@ pub fn contains_word(haystack_lower: &str, needle: &str) -> bool {
         let after = haystack_lower[i + m.len()..].chars().next();
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]

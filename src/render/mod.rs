@@ -32,7 +32,8 @@ pub struct FeedDoc<'a> {
 impl FeedDoc<'_> {
     /// The absolute URL a document of this feed is served at.
     pub fn url(&self, extension: &str) -> String {
-        self.config.url_for(&format!("feeds/{}.{extension}", self.name.id))
+        self.config
+            .url_for(&format!("feeds/{}.{extension}", self.name.id))
     }
 
     /// The newest change among the items: the feed's `updated` / `lastBuildDate`.

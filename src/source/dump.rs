@@ -131,14 +131,21 @@ impl<R: BufRead> DumpParser<R> {
         }
     }
 
+    /// Gives back the reader (after the last event, it has been read to the end).
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     fn warn(&mut self, line: usize, reason: SkipReason) {
-        self.queue.push_back(Event::Warning(Warning { line, reason }));
+        self.queue
+            .push_back(Event::Warning(Warning { line, reason }));
     }
 
     /// Reads the next line (without its line end), bounded by [`MAX_LINE`].
     fn read_line(&mut self) -> io::Result<Option<Line>> {
         self.buf.clear();
-        let n = io::Read::take(&mut self.reader, MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf)?;
+        let n = io::Read::take(&mut self.reader, MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut self.buf)?;
         if n == 0 {
             return Ok(None);
         }
@@ -270,10 +277,13 @@ impl<R: BufRead> Iterator for DumpParser<R> {
 fn parse_title(line: &str) -> Option<Result<(String, NaiveDate), String>> {
     let (title, date) = line.rsplit_once(char::is_whitespace)?;
     let shape_ok = date.len() == 10
-        && date
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 2 || i == 5 { b == b'.' } else { b.is_ascii_digit() });
+        && date.bytes().enumerate().all(|(i, b)| {
+            if i == 2 || i == 5 {
+                b == b'.'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     let title = title.trim();
     if !shape_ok || title.is_empty() {
         return None;
@@ -315,12 +325,16 @@ mod tests {
 
     #[test]
     fn header_then_entries() {
-        let (entries, warnings) =
-            parse(b"Site\n\nWorld\n\nFirst title 10.02.2026\nBody one.\nSecond 09.02.2026\nBody two.\n");
+        let (entries, warnings) = parse(
+            b"Site\n\nWorld\n\nFirst title 10.02.2026\nBody one.\nSecond 09.02.2026\nBody two.\n",
+        );
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].title, "First title");
-        assert_eq!(entries[0].date, NaiveDate::from_ymd_opt(2026, 2, 10).unwrap());
+        assert_eq!(
+            entries[0].date,
+            NaiveDate::from_ymd_opt(2026, 2, 10).unwrap()
+        );
         assert_eq!(entries[0].line, 5);
         assert_eq!(entries[1].body, "Body two.");
     }
@@ -342,7 +356,10 @@ mod tests {
         assert_eq!(entries[0].title, "Good");
         assert_eq!(
             warnings,
-            vec![Warning { line: 3, reason: SkipReason::ImpossibleDate("31.02.2026".into()) }]
+            vec![Warning {
+                line: 3,
+                reason: SkipReason::ImpossibleDate("31.02.2026".into())
+            }]
         );
     }
 
@@ -353,29 +370,61 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].title, "Next");
         assert_eq!(warnings.len(), 2);
-        assert_eq!(warnings[0], Warning { line: 3, reason: SkipReason::NoBody });
-        assert_eq!(warnings[1], Warning { line: 6, reason: SkipReason::NoBody });
+        assert_eq!(
+            warnings[0],
+            Warning {
+                line: 3,
+                reason: SkipReason::NoBody
+            }
+        );
+        assert_eq!(
+            warnings[1],
+            Warning {
+                line: 6,
+                reason: SkipReason::NoBody
+            }
+        );
     }
 
     #[test]
     fn truncated_last_line() {
-        let (entries, warnings) = parse(b"Site\nWorld\nA 10.02.2026\nDone.\nB 10.02.2026\nThe meeting was att");
+        let (entries, warnings) =
+            parse(b"Site\nWorld\nA 10.02.2026\nDone.\nB 10.02.2026\nThe meeting was att");
         assert_eq!(entries.len(), 1);
-        assert_eq!(warnings, vec![Warning { line: 6, reason: SkipReason::Truncated }]);
+        assert_eq!(
+            warnings,
+            vec![Warning {
+                line: 6,
+                reason: SkipReason::Truncated
+            }]
+        );
         // A complete last line without a line end is fine.
         let (entries, warnings) = parse(b"Site\nWorld\nA 10.02.2026\nDone.");
         assert_eq!((entries.len(), warnings.len()), (1, 0));
         // So is a truncated title line: reported as stray text.
         let (entries, warnings) = parse(b"Site\nWorld\nA 10.02.2026\nDone.\nKAZAKHSTAN TAKES A ST");
         assert_eq!(entries.len(), 1);
-        assert_eq!(warnings, vec![Warning { line: 5, reason: SkipReason::StrayLine }]);
+        assert_eq!(
+            warnings,
+            vec![Warning {
+                line: 5,
+                reason: SkipReason::StrayLine
+            }]
+        );
     }
 
     #[test]
     fn stray_text_between_entries() {
-        let (entries, warnings) = parse(b"Site\nWorld\nA 10.02.2026\nDone.\nextra line\nB 11.02.2026\nMore.\n");
+        let (entries, warnings) =
+            parse(b"Site\nWorld\nA 10.02.2026\nDone.\nextra line\nB 11.02.2026\nMore.\n");
         assert_eq!(entries.len(), 2);
-        assert_eq!(warnings, vec![Warning { line: 5, reason: SkipReason::StrayLine }]);
+        assert_eq!(
+            warnings,
+            vec![Warning {
+                line: 5,
+                reason: SkipReason::StrayLine
+            }]
+        );
     }
 
     #[test]
@@ -386,8 +435,20 @@ mod tests {
         let (entries, warnings) = parse(&input);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].title, "B");
-        assert_eq!(warnings[0], Warning { line: 4, reason: SkipReason::LineTooLong });
-        assert_eq!(warnings[1], Warning { line: 3, reason: SkipReason::NoBody });
+        assert_eq!(
+            warnings[0],
+            Warning {
+                line: 4,
+                reason: SkipReason::LineTooLong
+            }
+        );
+        assert_eq!(
+            warnings[1],
+            Warning {
+                line: 3,
+                reason: SkipReason::NoBody
+            }
+        );
     }
 
     #[test]
@@ -403,6 +464,10 @@ mod tests {
         let (entries, warnings) = parse(seed);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(entries.len(), 20);
-        assert!(entries.iter().all(|e| e.date == NaiveDate::from_ymd_opt(2026, 2, 10).unwrap()));
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.date == NaiveDate::from_ymd_opt(2026, 2, 10).unwrap())
+        );
     }
 }

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::config::Config;
 use crate::item::Item;
 use dump::{DumpParser, Event, SkipReason};
@@ -38,7 +40,10 @@ pub enum Read {
 /// The files a dump `pattern` (a path or a glob) currently matches, sorted.
 pub fn dump_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let paths = glob::glob(pattern).map_err(|e| format!("invalid glob {pattern}: {}", e.msg))?;
-    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     if files.is_empty() {
         return Err(format!("no file matches {pattern}"));
@@ -46,23 +51,71 @@ pub fn dump_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Reads the dump at `path` as a stream of [`Read`]s.
-pub fn read_dump<'a>(
+/// A dump file being read: an iterator of [`Read`]s that also hashes the bytes it reads.
+pub struct DumpFile<'a> {
+    parser: DumpParser<BufReader<Hashing<File>>>,
     path: &'a Path,
     config: &'a Config,
-) -> std::io::Result<impl Iterator<Item = Read> + 'a> {
-    let file = File::open(path)?;
-    let at = move |line| Location {
-        file: path.to_path_buf(),
-        line,
-    };
-    Ok(
-        DumpParser::new(BufReader::with_capacity(256 * 1024, file)).map(move |event| match event {
+}
+
+impl<'a> DumpFile<'a> {
+    /// Opens the dump at `path`.
+    pub fn open(path: &'a Path, config: &'a Config) -> std::io::Result<Self> {
+        let reader = Hashing {
+            inner: File::open(path)?,
+            hasher: Sha256::new(),
+        };
+        Ok(DumpFile {
+            parser: DumpParser::new(BufReader::with_capacity(256 * 1024, reader)),
+            path,
+            config,
+        })
+    }
+
+    /// The SHA-256 (hex) of the bytes read; complete once the iterator is exhausted.
+    pub fn sha256(self) -> String {
+        crate::text::hex(&self.parser.into_inner().into_inner().hasher.finalize())
+    }
+}
+
+impl Iterator for DumpFile<'_> {
+    type Item = Read;
+
+    fn next(&mut self) -> Option<Read> {
+        let at = |line| Location {
+            file: self.path.to_path_buf(),
+            line,
+        };
+        Some(match self.parser.next()? {
             Event::Entry(entry) => {
-                let (item, warning) = Item::from_dump(&entry, config);
+                let (item, warning) = Item::from_dump(&entry, self.config);
                 Read::Item(item, at(entry.line), warning)
             }
             Event::Warning(w) => Read::Skipped(at(w.line), w.reason),
-        }),
-    )
+        })
+    }
+}
+
+/// The SHA-256 (hex) of the file at `path`, read in a stream.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut reader = Hashing {
+        inner: File::open(path)?,
+        hasher: Sha256::new(),
+    };
+    std::io::copy(&mut reader, &mut std::io::sink())?;
+    Ok(crate::text::hex(&reader.hasher.finalize()))
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }

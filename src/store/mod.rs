@@ -13,7 +13,10 @@ use crate::classify::Classifier;
 use crate::item::Item;
 
 /// Migrations in order; entry `n` brings the schema to version `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_items.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_items.sql"),
+    include_str!("migrations/0002_source_files.sql"),
+];
 
 /// File name of the database inside `state_dir`.
 pub const DB_FILE: &str = "govfeeds.sqlite3";
@@ -42,6 +45,17 @@ pub enum Outcome {
     Updated,
     /// Seen before with identical content: nothing changed.
     Unchanged,
+}
+
+/// What the store remembers of an ingested file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    /// Size in bytes.
+    pub size: i64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
 }
 
 /// An item as stored, with the fields that are fixed at first sight.
@@ -78,9 +92,12 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(&path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         migrate(&mut conn).map_err(err)?;
@@ -114,7 +131,11 @@ impl Store {
         let fingerprint = classifier.fingerprint();
         let current: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE name = 'classifier'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'classifier'",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         if current.as_deref() == Some(fingerprint.as_str()) {
@@ -131,7 +152,9 @@ impl Store {
             let mut select = tx
                 .prepare("SELECT id, entity, title, content_html, feed FROM item")
                 .map_err(err)?;
-            let mut update = tx.prepare("UPDATE item SET feed = ?1 WHERE id = ?2").map_err(err)?;
+            let mut update = tx
+                .prepare("UPDATE item SET feed = ?1 WHERE id = ?2")
+                .map_err(err)?;
             let mut rows = select.query([]).map_err(err)?;
             while let Some(row) = rows.next().map_err(err)? {
                 let id: i64 = row.get(0).map_err(err)?;
@@ -180,7 +203,10 @@ impl Store {
                 format!("SELECT {COLUMNS} FROM item WHERE feed = ? {ORDER}"),
                 vec![feed.to_string().into(), limit.into()],
             ),
-            None => (format!("SELECT {COLUMNS} FROM item {ORDER}"), vec![limit.into()]),
+            None => (
+                format!("SELECT {COLUMNS} FROM item {ORDER}"),
+                vec![limit.into()],
+            ),
         };
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let items = stmt
@@ -328,10 +354,49 @@ impl Batch<'_> {
         }
     }
 
+    /// What was recorded for `path` of `source` when it was last ingested.
+    pub fn file_state(&self, source: &str, path: &str) -> Result<Option<FileState>, StoreError> {
+        self.tx
+            .prepare_cached(
+                "SELECT size, mtime_ns, sha256 FROM source_file WHERE source = ?1 AND path = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row([source, path], |r| {
+                    Ok(FileState {
+                        size: r.get(0)?,
+                        mtime_ns: r.get(1)?,
+                        sha256: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that `path` of `source` was ingested in `state`.
+    pub fn record_file(
+        &mut self,
+        source: &str,
+        path: &str,
+        state: &FileState,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO source_file (source, path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (source, path) DO UPDATE
+                 SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256",
+            )
+            .and_then(|mut s| s.execute(params![source, path, state.size, state.mtime_ns, state.sha256]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Makes the batch durable.
     pub fn commit(self) -> Result<(), StoreError> {
         let path = self.path.to_path_buf();
-        self.tx.commit().map_err(|source| StoreError { path, source })
+        self.tx
+            .commit()
+            .map_err(|source| StoreError { path, source })
     }
 }
 
@@ -348,5 +413,5 @@ fn content_hash(item: &Item) -> String {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(&h.finalize())
 }

@@ -1,0 +1,506 @@
+//! `govfeeds build` end to end: the bundled config on fixture dumps, outputs parsed back with
+//! feed-rs (an independent parser), a real SQLite file in a temp dir.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use common::Sandbox;
+use govfeeds::build;
+
+const MADRID: &str = "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782";
+
+fn published(s: &str) -> DateTime<Utc> {
+    DateTime::<FixedOffset>::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn mtimes(sandbox: &Sandbox) -> HashMap<String, SystemTime> {
+    std::fs::read_dir(sandbox.path("var/public/feeds"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().modified().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn seed_builds_per_ministry_and_combined_feeds() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.read, summary.new, summary.skipped.len()),
+        (20, 20, 0),
+        "{summary}"
+    );
+    assert!(summary.failed.is_empty());
+
+    let expected = [
+        ("all", 20),
+        ("mfa", 6),
+        ("ps", 1),
+        ("mti", 1),
+        ("kostanai-kalasy-akimat", 1),
+        ("kostanai-karabalyk-mihailov", 1),
+        ("uigur-sumbe", 1),
+        ("emer", 1),
+        ("other", 8),
+    ];
+    for (id, count) in expected {
+        for ext in ["rss", "atom"] {
+            let feed = sandbox.feed(id, ext);
+            assert_eq!(feed.entries.len(), count, "{id}.{ext}");
+        }
+    }
+    let files = std::fs::read_dir(sandbox.path("var/public/feeds"))
+        .unwrap()
+        .count();
+    assert_eq!(files, expected.len() * 2, "no other feed files");
+
+    // The embassy feed holds exactly the six mfa-* items.
+    let mfa = sandbox.feed("mfa", "atom");
+    for entry in &mfa.entries {
+        assert!(entry.id.contains("/entities/mfa-"), "{}", entry.id);
+    }
+    assert_eq!(
+        mfa.title.as_ref().unwrap().content,
+        "Ministry of Foreign Affairs of the Republic of Kazakhstan"
+    );
+}
+
+#[test]
+fn items_carry_titles_links_guids_dates_and_clean_bodies() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    for ext in ["rss", "atom"] {
+        let feed = sandbox.feed("all", ext);
+        let madrid = feed
+            .entries
+            .iter()
+            .find(|e| e.id == MADRID)
+            .unwrap_or_else(|| panic!("{ext}: no {MADRID}"));
+        assert_eq!(
+            madrid.title.as_ref().unwrap().content,
+            "Kazakhstan and Spain discussed current issues of cooperation in the energy sector"
+        );
+        assert_eq!(madrid.links[0].href, format!("{MADRID}?lang=kk"));
+        assert_eq!(
+            madrid.published.unwrap(),
+            published("2026-02-10T00:00:00+05:00")
+        );
+        let html = madrid
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap();
+        assert!(
+            html.contains("Joan Groizard.</p><p>During the meeting"),
+            "{ext}: {html}"
+        );
+        assert!(!html.contains("Source"), "{ext}: source line left in body");
+        assert_eq!(
+            madrid.categories[0].term,
+            "Ministry of Foreign Affairs of the Republic of Kazakhstan"
+        );
+
+        // The repeated title is gone from the body.
+        let colony = feed
+            .entries
+            .iter()
+            .find(|e| e.id.ends_with("/ps/press/news/details/1158760"))
+            .unwrap();
+        let html = colony
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap();
+        assert!(
+            html.starts_with("<p>Staff members of the female penal colony"),
+            "{html}"
+        );
+
+        // Bullets became a list.
+        let ethics = feed
+            .entries
+            .iter()
+            .find(|e| e.id.ends_with("/mti/press/news/details/1158764"))
+            .unwrap();
+        assert_eq!(
+            ethics.title.as_ref().unwrap().content,
+            "Служебная этика: что должен знать каждый государственный служащий"
+        );
+        let html = ethics
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap();
+        assert!(
+            html.contains(
+                "<ul><li>observe the law, principles of fairness, and impartiality;</li>"
+            ),
+            "{html}"
+        );
+
+        // Items without a source URL: a tag: GUID, no link to nowhere.
+        let announcement = feed
+            .entries
+            .iter()
+            .find(|e| {
+                e.title
+                    .as_ref()
+                    .unwrap()
+                    .content
+                    .starts_with("Results of work to strengthen fire")
+            })
+            .unwrap();
+        assert!(
+            announcement
+                .id
+                .starts_with("tag:127.0.0.1,2026-02-10:govfeeds/"),
+            "{}",
+            announcement.id
+        );
+        assert!(
+            announcement
+                .links
+                .iter()
+                .all(|l| !l.href.contains("gov.kz"))
+        );
+    }
+    // RSS says which GUIDs are permalinks.
+    let rss = std::fs::read_to_string(sandbox.feed_path("all", "rss")).unwrap();
+    assert_eq!(rss.matches("<guid>https://www.gov.kz/").count(), 11);
+    assert_eq!(rss.matches("<guid isPermaLink=\"false\">tag:").count(), 9);
+    assert_eq!(
+        rss.matches("<pubDate>Tue, 10 Feb 2026 00:00:00 +0500</pubDate>")
+            .count(),
+        20
+    );
+}
+
+#[test]
+fn same_date_items_order_by_news_id_then_dump_order() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    let feed = sandbox.feed("all", "atom");
+    let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
+    let news_ids: Vec<u64> = ids
+        .iter()
+        .filter_map(|id| id.rsplit('/').next().and_then(|n| n.parse().ok()))
+        .collect();
+    assert_eq!(
+        news_ids,
+        vec![
+            1158782, 1158774, 1158764, 1158760, 1158750, 1158714, 1158580, 1158484, 1158429,
+            1158420, 1158386
+        ]
+    );
+    assert!(ids[..11].iter().all(|id| id.starts_with("https://")));
+    // Then the items without a source URL, in dump order.
+    let titles: Vec<String> = feed.entries[11..]
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert!(
+        titles[0].starts_with("Results of work to strengthen fire"),
+        "{titles:?}"
+    );
+    assert!(
+        titles[8].starts_with("KAZAKHSTAN TAKES A STEP"),
+        "{titles:?}"
+    );
+}
+
+#[test]
+fn second_build_changes_nothing() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    let before = mtimes(&sandbox);
+    let bytes_before = std::fs::read(sandbox.feed_path("all", "atom")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.files, summary.files_unchanged, summary.read),
+        (0, 1, 0),
+        "{summary}"
+    );
+    assert!(summary.written.is_empty(), "{:?}", summary.written);
+    assert_eq!(mtimes(&sandbox), before);
+    assert_eq!(
+        std::fs::read(sandbox.feed_path("all", "atom")).unwrap(),
+        bytes_before
+    );
+
+    // A touched but unchanged file is not parsed again either.
+    let dump = sandbox.path("config/dumps/seed.txt");
+    let file = std::fs::File::options().append(true).open(&dump).unwrap();
+    file.set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.files, summary.files_unchanged),
+        (0, 1),
+        "{summary}"
+    );
+
+    // A changed file is, and what it repeats stays unchanged.
+    let mut text = std::fs::read_to_string(&dump).unwrap();
+    text.push_str("\nOne more item 11.02.2026\nIts body.\n");
+    std::fs::write(&dump, text).unwrap();
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.files, summary.read, summary.new, summary.unchanged),
+        (1, 21, 1, 20),
+        "{summary}"
+    );
+    assert_eq!(
+        summary.written.len(),
+        4,
+        "all and other, RSS and Atom: {:?}",
+        summary.written
+    );
+}
+
+#[test]
+fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    sandbox.add_dump("update.txt");
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.files, summary.files_unchanged, summary.updated),
+        (1, 1, 1),
+        "{summary}"
+    );
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!((summary.files, summary.updated), (0, 0), "{summary}");
+    let feed = sandbox.feed("mfa", "atom");
+    let madrid = feed.entries.iter().find(|e| e.id == MADRID).unwrap();
+    let html = madrid
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(html.contains("held productive talks with"));
+}
+
+#[test]
+fn the_same_items_twice_in_one_run_are_one_item_each_and_the_same_bytes() {
+    let once = Sandbox::new(&["seed.txt"]);
+    build::run(&once.config()).unwrap();
+    let twice = Sandbox::new(&["seed.txt"]);
+    std::fs::copy(
+        twice.path("config/dumps/seed.txt"),
+        twice.path("config/dumps/seed-copy.txt"),
+    )
+    .unwrap();
+    let summary = build::run(&twice.config()).unwrap();
+    assert_eq!(
+        (summary.read, summary.new, summary.unchanged, summary.total),
+        (40, 20, 20, 20)
+    );
+    for ext in ["rss", "atom"] {
+        assert_eq!(
+            std::fs::read(once.feed_path("all", ext)).unwrap(),
+            std::fs::read(twice.feed_path("all", ext)).unwrap(),
+            "{ext}"
+        );
+    }
+}
+
+#[test]
+fn a_later_dump_repeats_edits_and_adds() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    let before = sandbox.feed("all", "atom");
+    let madrid_before = before
+        .entries
+        .iter()
+        .find(|e| e.id == MADRID)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        madrid_before.updated, madrid_before.published,
+        "never edited: updated = published"
+    );
+
+    std::fs::remove_file(sandbox.path("config/dumps/seed.txt")).unwrap();
+    sandbox.add_dump("update.txt");
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(summary.read, 8, "{summary}");
+    assert_eq!(
+        (summary.new, summary.updated, summary.unchanged),
+        (4, 1, 3),
+        "{summary}"
+    );
+    assert_eq!(summary.skipped.get("impossible date"), Some(&1));
+    assert_eq!(summary.skipped.get("title without body"), Some(&1));
+    assert_eq!(
+        summary.degraded, 1,
+        "the relative source URL is dropped, the item kept"
+    );
+    assert_eq!(summary.total, 24);
+
+    let after = sandbox.feed("all", "atom");
+    assert_eq!(after.entries.len(), 24);
+    let madrid = after.entries.iter().find(|e| e.id == MADRID).unwrap();
+    assert_eq!(
+        madrid.published, madrid_before.published,
+        "published never changes"
+    );
+    assert!(
+        madrid.updated > madrid_before.updated,
+        "the edit moved updated"
+    );
+    let html = madrid
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(html.contains("held productive talks with"));
+
+    // The new embassy item went to mfa under its canonical URL; minfin got a feed.
+    let mfa = sandbox.feed("mfa", "rss");
+    assert_eq!(mfa.entries.len(), 7);
+    assert!(mfa.entries.iter().any(
+        |e| e.id == "https://www.gov.kz/memleket/entities/mfa-tokyo/press/news/details/1159001"
+    ));
+    assert_eq!(sandbox.feed("minfin", "atom").entries.len(), 1);
+    assert_eq!(sandbox.feed("other", "atom").entries.len(), 10);
+    // Newest first: the 11.02 items lead.
+    assert!(after.entries[0].published.unwrap() > after.entries[5].published.unwrap());
+}
+
+#[test]
+fn quirky_bytes_are_cleaned_not_fatal() {
+    let sandbox = Sandbox::new(&["quirks.txt"]);
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.read, summary.new, summary.degraded),
+        (2, 2, 1),
+        "{summary}"
+    );
+    let feed = sandbox.feed("all", "atom");
+    let kazakh = feed
+        .entries
+        .iter()
+        .find(|e| e.id.contains("/entities/edu/"))
+        .unwrap();
+    assert_eq!(
+        kazakh.title.as_ref().unwrap().content,
+        "Қазақстан жаңалықтары 🇰🇿"
+    );
+    let html = kazakh
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert_eq!(
+        html,
+        "<p>Бүгін жиналыс өтті.</p><p>Келесі жиналыс ертең.</p>"
+    );
+    assert_eq!(sandbox.feed("edu", "rss").entries.len(), 1);
+
+    let broken = feed
+        .entries
+        .iter()
+        .find(|e| e.id.starts_with("tag:"))
+        .unwrap();
+    let title = &broken.title.as_ref().unwrap().content;
+    assert_eq!(title, "Broken \u{FFFD}\u{FFFD} bytes and a bell");
+    let html = broken
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(
+        html.contains("]]&gt;") && html.contains("&lt;b&gt;markup&lt;/b&gt; &amp; ampersands."),
+        "{html}"
+    );
+    assert!(
+        !html.contains('\u{1}') && !html.contains("javascript"),
+        "{html}"
+    );
+    assert!(
+        broken.links.is_empty()
+            || broken
+                .links
+                .iter()
+                .all(|l| !l.href.starts_with("javascript"))
+    );
+    // The same text survives RSS's CDATA.
+    let rss = sandbox.feed("all", "rss");
+    let broken_rss = rss
+        .entries
+        .iter()
+        .find(|e| e.id.starts_with("tag:"))
+        .unwrap();
+    let rss_html = broken_rss
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap();
+    assert!(rss_html.contains("]]&gt;"), "{rss_html}");
+}
+
+#[test]
+fn remapping_a_slug_moves_items_without_touching_guids() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    let guids_before: Vec<String> = sandbox
+        .feed("all", "atom")
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    sandbox.edit_config(
+        "[unattributed]",
+        "[[ministry]]\nid = \"internal\"\ntitle = \"Ministry of Internal Affairs\"\nentities = [\"ps\"]\n\n[unattributed]",
+    );
+    let summary = build::run(&sandbox.config()).unwrap();
+    assert_eq!(summary.reclassified, 1);
+    assert_eq!(
+        summary.removed.len(),
+        2,
+        "ps.rss and ps.atom: {:?}",
+        summary.removed
+    );
+    assert_eq!(sandbox.feed("internal", "rss").entries.len(), 1);
+    assert!(!sandbox.feed_path("ps", "rss").exists());
+    let guids_after: Vec<String> = sandbox
+        .feed("all", "atom")
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(guids_before, guids_after);
+}
+
+#[test]
+fn feeds_describe_themselves() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(&sandbox.config()).unwrap();
+    let atom = sandbox.feed("mfa", "atom");
+    assert_eq!(atom.id, "http://127.0.0.1:8080/feeds/mfa.atom");
+    let self_link = atom
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("self"))
+        .unwrap();
+    assert_eq!(self_link.href, "http://127.0.0.1:8080/feeds/mfa.atom");
+    assert_eq!(
+        atom.updated.unwrap(),
+        published("2026-02-10T00:00:00+05:00")
+    );
+    assert_eq!(atom.language.as_deref(), Some("en"));
+    let rss_text = std::fs::read_to_string(sandbox.feed_path("mfa", "rss")).unwrap();
+    assert!(rss_text.contains(r#"<atom:link href="http://127.0.0.1:8080/feeds/mfa.rss" rel="self" type="application/rss+xml"/>"#));
+    assert!(rss_text.contains("<lastBuildDate>Tue, 10 Feb 2026 00:00:00 +0500</lastBuildDate>"));
+}

@@ -1,0 +1,225 @@
+//! Config validation: each class of mistake is reported with file, line:column, key and what
+//! is expected; the bundled config is valid and documents every key.
+
+mod common;
+
+use common::{Sandbox, repo};
+use govfeeds::config::{Config, ConfigError};
+
+fn error_for(sandbox: &Sandbox, from: &str, to: &str) -> ConfigError {
+    sandbox.edit_config(from, to);
+    let err = Config::load(&sandbox.config_path()).expect_err("config should be rejected");
+    let text = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    // The position points into the edited line.
+    let (line, _) = err.position.expect("error has a position");
+    let edited = text.lines().nth(line - 1).unwrap();
+    assert!(
+        edited.contains(to.lines().last().unwrap().trim()) || to.contains(edited.trim()),
+        "line {line} is {edited:?}"
+    );
+    err
+}
+
+fn case(from: &str, to: &str, key: &str, expected: &str) {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let err = error_for(&sandbox, from, to);
+    assert_eq!(err.key.as_deref(), Some(key), "{err}");
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&sandbox.config_path().display().to_string()),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(expected),
+        "{shown:?} should mention {expected:?}"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    case(
+        "max_items = 50",
+        "max_items = 50\nmax_itmes = 5",
+        "feeds.max_itmes",
+        "unknown field `max_itmes`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    case(
+        "max_items = 50",
+        "max_items = \"fifty\"",
+        "feeds.max_items",
+        "expected i64",
+    );
+}
+
+#[test]
+fn out_of_range_number() {
+    case(
+        "max_items = 50",
+        "max_items = 0",
+        "feeds.max_items",
+        "from 1 to 10000",
+    );
+}
+
+#[test]
+fn bad_cron() {
+    case(
+        "schedule = \"*/15 * * * *\"",
+        "schedule = \"*/15 * * *\"",
+        "source[0].schedule",
+        "invalid cron expression",
+    );
+}
+
+#[test]
+fn unknown_time_zone() {
+    case(
+        "timezone = \"Asia/Almaty\"",
+        "timezone = \"Asia/Alma-Ata-X\"",
+        "site.timezone",
+        "IANA name",
+    );
+}
+
+#[test]
+fn bad_entity_glob() {
+    case(
+        "entities = [\"mfa\", \"mfa-*\"]",
+        "entities = [\"mfa\", \"mfa-[\"]",
+        "ministry[0].entities[1]",
+        "invalid glob",
+    );
+}
+
+#[test]
+fn bad_ignore_param_glob() {
+    case(
+        "ignore_params = [\"lang\", \"utm_*\"]",
+        "ignore_params = [\"lang\", \"utm_{\"]",
+        "dedup.ignore_params[1]",
+        "invalid glob",
+    );
+}
+
+#[test]
+fn duplicate_ministry_id() {
+    case(
+        "id = \"mti\"",
+        "id = \"mfa\"",
+        "ministry[1].id",
+        "duplicate feed id \"mfa\"",
+    );
+}
+
+#[test]
+fn reserved_feed_id() {
+    case(
+        "id = \"other\"",
+        "id = \"all\"",
+        "unattributed.id",
+        "reserved for the combined feed",
+    );
+}
+
+#[test]
+fn missing_dump_file() {
+    case(
+        "path = \"dumps/*.txt\"",
+        "path = \"dumps/missing.txt\"",
+        "source[0].path",
+        "no file matches",
+    );
+}
+
+#[test]
+fn bad_base_url() {
+    case(
+        "base_url = \"http://127.0.0.1:8080/\"",
+        "base_url = \"feeds/\"",
+        "site.base_url",
+        "absolute http(s) URL",
+    );
+}
+
+#[test]
+fn bad_language() {
+    case(
+        "language = \"en\"",
+        "language = \"english language\"",
+        "site.language",
+        "language tag",
+    );
+}
+
+#[test]
+fn unknown_source_kind() {
+    case(
+        "kind = \"dump\"",
+        "kind = \"rss\"",
+        "source[0].kind",
+        "unknown variant `rss`",
+    );
+}
+
+#[test]
+fn syntax_error() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    sandbox.edit_config("language = \"en\"", "language = \"en");
+    let err = Config::load(&sandbox.config_path()).unwrap_err();
+    let (line, col) = err.position.unwrap();
+    let text = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    assert!(
+        text.lines().nth(line - 1).unwrap().starts_with("language"),
+        "{err}"
+    );
+    assert!(col > 1, "{err}");
+}
+
+#[test]
+fn bundled_config_is_valid_and_documents_every_key() {
+    let config = Config::load(&repo("config/govfeeds.toml")).unwrap();
+    assert_eq!(config.site.timezone, chrono_tz::Asia::Almaty);
+    assert!(
+        config
+            .ministries
+            .iter()
+            .any(|m| m.feed.id == "mfa" && m.entities.is_match("mfa-madrid"))
+    );
+    for slug in ["mti", "minfin", "dsm", "edu", "enbek", "emer", "adilet"] {
+        assert!(
+            config.ministries.iter().any(|m| m.entities.is_match(slug)),
+            "{slug} is mapped"
+        );
+    }
+    let text = std::fs::read_to_string(repo("config/govfeeds.toml")).unwrap();
+    let keys = [
+        "title",
+        "description",
+        "base_url",
+        "timezone",
+        "language",
+        "state_dir",
+        "output_dir",
+        "max_items",
+        "ignore_params",
+        "name",
+        "kind",
+        "path",
+        "schedule",
+        "id",
+        "entities",
+        "keywords",
+    ];
+    for key in keys {
+        let documented = text.lines().collect::<Vec<_>>().windows(2).any(|w| {
+            w[1].trim_start().starts_with(&format!("{key} =")) && w[0].trim_start().starts_with('#')
+        }) || text
+            .lines()
+            .any(|l| l.starts_with(&format!("{key} =")) && l.contains('#'));
+        assert!(documented, "key {key} has no comment in the bundled config");
+    }
+}
