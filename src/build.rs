@@ -1,26 +1,30 @@
-//! One build: read every source once, store what changed, render every feed, publish the
-//! files whose bytes changed. `govfeeds build` runs it once; `serve` runs it on schedule.
+//! Builds: get a source's input (local files, or a body fetched over HTTP), ingest it into the
+//! store in one transaction, then render every feed and publish the files whose bytes
+//! changed. `govfeeds build` runs every source once; `serve` runs each on its schedule.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::Utc;
 use tracing::{info, warn};
 
 use crate::classify::Classifier;
-use crate::config::{COMBINED_ID, Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig, SourceKind};
 use crate::publish;
-use crate::render::{self, FeedDoc};
+use crate::render::{self, Document};
+use crate::source::fetch::{Fetched, Fetcher, Validators};
 use crate::source::{self, Read};
-use crate::store::{FileState, Outcome, Store, StoreError};
+use crate::store::{FileState, Outcome, SourceState, Store, StoreError};
 
-/// What a build did, for the summary line and for tests.
+/// What a build did, for the summary and for tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Files read, over all sources.
     pub files: usize,
-    /// Files skipped because they did not change since they were last read.
+    /// Files skipped because they did not change since they were last read (or a 304).
     pub files_unchanged: usize,
     /// Entries read (well-formed ones).
     pub read: usize,
@@ -36,9 +40,9 @@ pub struct Summary {
     pub degraded: usize,
     /// Items moved to another feed because the ministry mapping changed.
     pub reclassified: usize,
-    /// Feed documents written because their bytes changed.
+    /// Documents written because their bytes changed.
     pub written: Vec<PathBuf>,
-    /// Feed documents left alone because their bytes did not change.
+    /// Documents left alone because their bytes did not change.
     pub unchanged_files: usize,
     /// Feed documents removed because their feed has no items any more.
     pub removed: Vec<PathBuf>,
@@ -46,6 +50,22 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// Items in the store after the build.
     pub total: u64,
+}
+
+impl Summary {
+    fn add(&mut self, other: Summary) {
+        self.files += other.files;
+        self.files_unchanged += other.files_unchanged;
+        self.read += other.read;
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        for (reason, n) in other.skipped {
+            *self.skipped.entry(reason).or_default() += n;
+        }
+        self.degraded += other.degraded;
+        self.failed.extend(other.failed);
+    }
 }
 
 impl fmt::Display for Summary {
@@ -84,7 +104,7 @@ impl fmt::Display for Summary {
     }
 }
 
-/// A build failure that stops the build: the store or the output folder is unusable.
+/// A failure that stops a build: the store or the output folder is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The item store failed.
@@ -102,76 +122,311 @@ pub enum BuildError {
     /// A feed could not be rendered.
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    /// The HTTP client could not be set up.
+    #[error("HTTP client: {0}")]
+    Client(String),
+    /// A blocking task panicked or was cancelled.
+    #[error("build task: {0}")]
+    Task(String),
 }
 
-fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Io {
         path: path.display().to_string(),
         source,
     }
 }
 
-/// Runs one build with `config`.
-pub fn run(config: &Config) -> Result<Summary, BuildError> {
-    std::fs::create_dir_all(&config.paths.state_dir).map_err(io_err(&config.paths.state_dir))?;
-    let mut store = Store::open(&config.paths.state_dir)?;
-    let classifier = Classifier::new(config);
-    let mut summary = Summary {
-        reclassified: store.reclassify(&classifier)?,
-        ..Summary::default()
-    };
-    for source in &config.sources {
-        if let Err(reason) = ingest(&mut store, config, &classifier, source, &mut summary)? {
-            warn!(source = %source.name, "{reason}");
-            summary.failed.push((source.name.clone(), reason));
-        }
-    }
-    publish_feeds(&store, config, &classifier, &mut summary)?;
-    summary.total = store.count()?;
-    Ok(summary)
+/// The result of one source run that did not stop the build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRun {
+    /// What was read and stored.
+    pub summary: Summary,
+    /// Why the source failed, if it did.
+    pub failure: Option<SourceFailure>,
 }
 
-/// Reads one source into the store in one transaction. The outer error stops the build; the
-/// inner one fails only this source.
-fn ingest(
+/// Why a source run failed, and how long the source asked us to wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFailure {
+    /// What went wrong.
+    pub message: String,
+    /// `Retry-After`, when the upstream sent one.
+    pub retry_after: Option<Duration>,
+}
+
+/// Runs every source once and publishes, on a runtime of its own: `govfeeds build`.
+/// Must not be called from inside an async runtime.
+pub fn run(config: Config) -> Result<Summary, BuildError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| BuildError::Task(e.to_string()))?;
+    runtime.block_on(async {
+        let engine = Arc::new(Engine::open(config)?);
+        engine.build_all().await.map(|(summary, _)| summary)
+    })
+}
+
+/// A source's input for one run.
+#[derive(Debug, Clone, Default)]
+struct Input {
+    /// Files to read: a key for change tracking (path or URL) and the path to read.
+    files: Vec<(String, PathBuf)>,
+    /// New HTTP validators, saved once the body is ingested.
+    validators: Option<Validators>,
+}
+
+/// Everything a build needs: the config, the store and the HTTP client.
+pub struct Engine {
+    config: Config,
+    store: Mutex<Store>,
+    fetcher: Fetcher,
+    reclassified: usize,
+}
+
+impl Engine {
+    /// Creates the folders, opens the store and re-classifies items if the mapping changed.
+    pub fn open(config: Config) -> Result<Engine, BuildError> {
+        std::fs::create_dir_all(&config.paths.state_dir)
+            .map_err(io_err(&config.paths.state_dir))?;
+        std::fs::create_dir_all(&config.paths.output_dir)
+            .map_err(io_err(&config.paths.output_dir))?;
+        let mut store = Store::open(&config.paths.state_dir)?;
+        let moved = store.reclassify(&Classifier::new(&config))?;
+        if moved > 0 {
+            info!(
+                items = moved,
+                "items moved to other feeds after a mapping change"
+            );
+        }
+        let fetcher =
+            Fetcher::new(&config.fetch, &config.site.base_url).map_err(BuildError::Client)?;
+        Ok(Engine {
+            config,
+            store: Mutex::new(store),
+            fetcher,
+            reclassified: moved,
+        })
+    }
+
+    /// The configuration this engine runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back).
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The remembered state of a source.
+    pub fn source_state(&self, name: &str) -> Result<SourceState, BuildError> {
+        Ok(self.store().source_state(name)?)
+    }
+
+    /// Runs every source once, then publishes: the one-shot `govfeeds build`.
+    pub async fn build_all(self: &Arc<Self>) -> Result<(Summary, Vec<Document>), BuildError> {
+        let mut summary = Summary {
+            reclassified: self.reclassified,
+            ..Summary::default()
+        };
+        for source in &self.config.sources {
+            let run = self.run_source(source).await?;
+            summary.add(run.summary);
+        }
+        let (published, documents) = self.publish().await?;
+        summary.written = published.written;
+        summary.unchanged_files = published.unchanged_files;
+        summary.removed = published.removed;
+        summary.total = published.total;
+        Ok((summary, documents))
+    }
+
+    /// Gets one source's input and ingests it. A source failure is reported in the result;
+    /// only store and task failures are errors.
+    pub async fn run_source(
+        self: &Arc<Self>,
+        source: &SourceConfig,
+    ) -> Result<SourceRun, BuildError> {
+        let input = match &source.kind {
+            SourceKind::DumpFiles { pattern } => source::dump_files(pattern)
+                .map(|files| Input {
+                    files: files
+                        .into_iter()
+                        .map(|f| (f.to_string_lossy().into_owned(), f))
+                        .collect(),
+                    validators: None,
+                })
+                .map_err(|message| SourceFailure {
+                    message,
+                    retry_after: None,
+                }),
+            SourceKind::DumpUrl { url } => self.fetch(source, url).await,
+        };
+        let engine = Arc::clone(self);
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || engine.ingest(&source, input))
+            .await
+            .map_err(|e| BuildError::Task(e.to_string()))?
+    }
+
+    /// Fetches a URL source into the state folder; no files when it did not change.
+    async fn fetch(&self, source: &SourceConfig, url: &url::Url) -> Result<Input, SourceFailure> {
+        let state = self.source_state(&source.name).map_err(|e| SourceFailure {
+            message: e.to_string(),
+            retry_after: None,
+        })?;
+        let validators = Validators {
+            etag: state.etag,
+            last_modified: state.last_modified,
+        };
+        let dest = self
+            .config
+            .paths
+            .state_dir
+            .join("fetch")
+            .join(format!("{}.dump", sanitize(&source.name)));
+        match self.fetcher.fetch(url, &validators, &dest).await {
+            Ok(Fetched::NotModified) => {
+                info!(source = %source.name, "not modified");
+                Ok(Input::default())
+            }
+            Ok(Fetched::Body { path, validators }) => Ok(Input {
+                files: vec![(url.to_string(), path)],
+                validators: Some(validators),
+            }),
+            Err(e) => Err(SourceFailure {
+                message: format!("{url}: {e}"),
+                retry_after: e.retry_after(),
+            }),
+        }
+    }
+
+    /// Ingests `input` (or records its failure), in one transaction, and saves the source's
+    /// state. Runs on a blocking thread.
+    fn ingest(
+        &self,
+        source: &SourceConfig,
+        input: Result<Input, SourceFailure>,
+    ) -> Result<SourceRun, BuildError> {
+        let mut store = self.store();
+        let mut state = store.source_state(&source.name)?;
+        let mut summary = Summary::default();
+        let (failure, validators) = match input {
+            Ok(input) => (
+                ingest_files(&mut store, &self.config, source, &input.files, &mut summary)?.err(),
+                input.validators,
+            ),
+            Err(f) => (Some(f), None),
+        };
+        match &failure {
+            None => {
+                if let Some(v) = validators {
+                    state.etag = v.etag;
+                    state.last_modified = v.last_modified;
+                }
+                state.last_success = Some(Utc::now());
+                state.last_error = None;
+                state.consecutive_failures = 0;
+            }
+            Some(f) => {
+                warn!(source = %source.name, "source failed: {}", f.message);
+                summary
+                    .failed
+                    .push((source.name.clone(), f.message.clone()));
+                state.last_error = Some(f.message.clone());
+                state.consecutive_failures += 1;
+            }
+        }
+        store.set_source_state(&source.name, &state)?;
+        Ok(SourceRun { summary, failure })
+    }
+
+    /// Renders every document and writes those whose bytes changed. Runs on a blocking thread.
+    pub async fn publish(self: &Arc<Self>) -> Result<(Summary, Vec<Document>), BuildError> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || engine.publish_blocking())
+            .await
+            .map_err(|e| BuildError::Task(e.to_string()))?
+    }
+
+    fn publish_blocking(&self) -> Result<(Summary, Vec<Document>), BuildError> {
+        // Holding the store lock also keeps two publishes from writing the same files.
+        let store = self.store();
+        let documents = render::site(&store, &self.config)?;
+        let out = &self.config.paths.output_dir;
+        let mut summary = Summary {
+            total: store.count()?,
+            ..Summary::default()
+        };
+        let mut keep = HashSet::new();
+        for doc in &documents {
+            let path = out.join(&doc.path);
+            if publish::write_if_changed(&path, &doc.bytes).map_err(io_err(&path))? {
+                summary.written.push(path.clone());
+            } else {
+                summary.unchanged_files += 1;
+            }
+            keep.insert(path);
+        }
+        let feeds = out.join("feeds");
+        summary.removed =
+            publish::remove_stale(&feeds, &keep, &["rss", "atom"]).map_err(io_err(&feeds))?;
+        Ok((summary, documents))
+    }
+}
+
+/// A source name as a file name.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Reads `files` (key for change tracking, path to read) into the store in one transaction.
+/// The outer error stops the build; the inner one fails only this source.
+fn ingest_files(
     store: &mut Store,
     config: &Config,
-    classifier: &Classifier<'_>,
     source: &SourceConfig,
+    files: &[(String, PathBuf)],
     summary: &mut Summary,
-) -> Result<Result<(), String>, BuildError> {
-    let SourceKind::Dump { pattern } = &source.kind;
-    let files = match source::dump_files(pattern) {
-        Ok(files) => files,
-        Err(reason) => return Ok(Err(reason)),
+) -> Result<Result<(), SourceFailure>, BuildError> {
+    let classifier = Classifier::new(config);
+    let fail = |message: String| {
+        Ok(Err(SourceFailure {
+            message,
+            retry_after: None,
+        }))
     };
     let now = Utc::now()
         .with_timezone(&config.site.timezone)
         .fixed_offset();
     let now = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into());
     let mut batch = store.batch()?;
-    for file in &files {
-        let name = file.to_string_lossy();
+    for (key, file) in files {
         let state = match file_state(file) {
             Ok(state) => state,
-            Err(e) => return Ok(Err(format!("{}: {e}", file.display()))),
+            Err(e) => return fail(format!("{}: {e}", file.display())),
         };
-        if let Some(known) = batch.file_state(&source.name, &name)? {
+        if let Some(known) = batch.file_state(&source.name, key)? {
             let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
-            // Touched but not changed: same size, same content.
+            // Touched or downloaded again but not changed: same size, same content.
             let same_content = !same_stat
                 && known.size == state.size
                 && source::sha256_file(file).is_ok_and(|h| h == known.sha256);
             if same_stat || same_content {
                 if same_content {
-                    batch.record_file(
-                        &source.name,
-                        &name,
-                        &FileState {
-                            sha256: known.sha256,
-                            ..state
-                        },
-                    )?;
+                    let sha256 = known.sha256;
+                    batch.record_file(&source.name, key, &FileState { sha256, ..state })?;
                 }
                 summary.files_unchanged += 1;
                 continue;
@@ -179,7 +434,7 @@ fn ingest(
         }
         let mut reads = match source::DumpFile::open(file, config) {
             Ok(reads) => reads,
-            Err(e) => return Ok(Err(format!("{}: {e}", file.display()))),
+            Err(e) => return fail(format!("{}: {e}", file.display())),
         };
         summary.files += 1;
         for read in reads.by_ref() {
@@ -208,7 +463,7 @@ fn ingest(
             }
         }
         let sha256 = reads.sha256();
-        batch.record_file(&source.name, &name, &FileState { sha256, ..state })?;
+        batch.record_file(&source.name, key, &FileState { sha256, ..state })?;
     }
     batch.commit()?;
     info!(source = %source.name, files = files.len(), "source read");
@@ -216,7 +471,7 @@ fn ingest(
 }
 
 /// Size and mtime of `path` (the hash is filled in once the content has been read).
-fn file_state(path: &std::path::Path) -> std::io::Result<FileState> {
+fn file_state(path: &Path) -> std::io::Result<FileState> {
     let meta = std::fs::metadata(path)?;
     let mtime_ns = meta
         .modified()?
@@ -227,47 +482,4 @@ fn file_state(path: &std::path::Path) -> std::io::Result<FileState> {
         mtime_ns,
         sha256: String::new(),
     })
-}
-
-/// Renders every feed that has items plus the combined one, and publishes changed files.
-fn publish_feeds(
-    store: &Store,
-    config: &Config,
-    classifier: &Classifier<'_>,
-    summary: &mut Summary,
-) -> Result<(), BuildError> {
-    let dir = config.paths.output_dir.join("feeds");
-    let mut keep = HashSet::new();
-    let mut ids = vec![COMBINED_ID.to_string()];
-    ids.extend(store.feed_ids()?);
-    for id in ids {
-        let combined = id == COMBINED_ID;
-        let name = classifier.feed_name(&id);
-        let description = if combined {
-            config.site.description.clone()
-        } else {
-            format!("{}: {}", config.site.title, name.title)
-        };
-        let doc = FeedDoc {
-            items: store.newest((!combined).then_some(id.as_str()), config.max_items)?,
-            name,
-            description,
-            config,
-            classifier: *classifier,
-        };
-        for (extension, bytes) in [
-            ("rss", render::rss::render(&doc)?),
-            ("atom", render::atom::render(&doc)?),
-        ] {
-            let path = dir.join(format!("{id}.{extension}"));
-            if publish::write_if_changed(&path, &bytes).map_err(io_err(&path))? {
-                summary.written.push(path.clone());
-            } else {
-                summary.unchanged_files += 1;
-            }
-            keep.insert(path);
-        }
-    }
-    summary.removed = publish::remove_stale(&dir, &keep, &["rss", "atom"]).map_err(io_err(&dir))?;
-    Ok(())
 }

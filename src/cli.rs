@@ -101,7 +101,7 @@ pub fn run(command: Command) -> Exit {
                 Ok(c) => c,
                 Err(exit) => return exit,
             };
-            match build::run(&config) {
+            match build::run(config) {
                 Ok(summary) => {
                     println!("{summary}");
                     if summary.failed.is_empty() {
@@ -159,9 +159,14 @@ pub fn describe(config: &Config) -> String {
     );
     let _ = writeln!(out, "sources:");
     for s in &config.sources {
-        let SourceKind::Dump { pattern } = &s.kind;
-        let files =
-            source::dump_files(pattern).map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
+        let input = match &s.kind {
+            SourceKind::DumpFiles { pattern } => {
+                let files = source::dump_files(pattern)
+                    .map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
+                format!("dump {pattern} ({files})")
+            }
+            SourceKind::DumpUrl { url } => format!("dump {url}"),
+        };
         let every = s
             .schedule
             .interval(site.timezone)
@@ -169,7 +174,7 @@ pub fn describe(config: &Config) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {:<20} dump {pattern} ({files}); schedule \"{}\"{every}",
+            "  {:<20} {input}; schedule \"{}\"{every}",
             s.name, s.schedule
         );
     }

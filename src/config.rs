@@ -36,6 +36,30 @@ pub struct Config {
     pub ministries: Vec<Ministry>,
     /// `[unattributed]`: the feed for items no ministry claims.
     pub unattributed: FeedName,
+    /// `[fetch]`: how sources are polled over HTTP.
+    pub fetch: FetchConfig,
+    /// `[server]`: where `serve` listens.
+    pub server: ServerConfig,
+}
+
+/// `[fetch]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchConfig {
+    /// Connect timeout.
+    pub connect_timeout: std::time::Duration,
+    /// Timeout for the whole request, body included.
+    pub timeout: std::time::Duration,
+    /// Largest body accepted, after decompression.
+    pub max_body_bytes: u64,
+    /// Longest delay backoff puts between the runs of a failing source.
+    pub max_backoff: std::time::Duration,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: std::net::SocketAddr,
 }
 
 /// `[site]`.
@@ -77,9 +101,14 @@ pub struct SourceConfig {
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     /// Text dumps read from local files: a path or a glob, made absolute.
-    Dump {
+    DumpFiles {
         /// The absolute path or glob pattern.
         pattern: String,
+    },
+    /// A text dump polled over HTTP.
+    DumpUrl {
+        /// Where to fetch it.
+        url: Url,
     },
 }
 
@@ -175,6 +204,25 @@ struct RawConfig {
     #[serde(default, rename = "ministry")]
     ministries: Vec<RawMinistry>,
     unattributed: Option<RawFeedName>,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default)]
+    server: RawServer,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    connect_timeout_secs: Option<Spanned<i64>>,
+    timeout_secs: Option<Spanned<i64>>,
+    max_body_mib: Option<Spanned<i64>>,
+    max_backoff_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +260,7 @@ struct RawSource {
     name: Spanned<String>,
     kind: RawSourceKind,
     path: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
     schedule: Spanned<String>,
 }
 
@@ -397,13 +446,8 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         state_dir: ctx.resolve(raw.paths.state_dir.as_deref().unwrap_or("state")),
         output_dir: ctx.resolve(raw.paths.output_dir.as_deref().unwrap_or("public")),
     };
-    let max_items = match raw.feeds.max_items {
-        None => 50,
-        Some(n) => match usize::try_from(*n.get_ref()) {
-            Ok(v) if (1..=10_000).contains(&v) => v,
-            _ => return Err(ctx.at(&n, "expected a whole number from 1 to 10000")),
-        },
-    };
+    let max_items =
+        usize::try_from(bounded(ctx, raw.feeds.max_items, 1..=10_000, 50)?).unwrap_or(50);
     let ignore_params = match raw.dedup.ignore_params {
         None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
         Some(list) => {
@@ -464,7 +508,20 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         },
     };
 
+    let fetch = validate_fetch(ctx, raw.fetch)?;
+    let listen = match raw.server.listen {
+        None => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(l) => l.get_ref().parse().map_err(|_| {
+            ctx.at(
+                &l,
+                "expected an address and port such as \"127.0.0.1:8080\" or \"[::1]:8080\"",
+            )
+        })?,
+    };
+
     Ok(Config {
+        fetch,
+        server: ServerConfig { listen },
         file: ctx.path.to_path_buf(),
         site,
         paths,
@@ -473,6 +530,37 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         sources,
         ministries,
         unattributed,
+    })
+}
+
+/// A whole number in `range`, or `default` when absent.
+fn bounded(
+    ctx: &Ctx<'_>,
+    value: Option<Spanned<i64>>,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default.unsigned_abs()),
+        Some(v) if range.contains(v.get_ref()) => Ok(v.get_ref().unsigned_abs()),
+        Some(v) => Err(ctx.at(
+            &v,
+            &format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+fn validate_fetch(ctx: &Ctx<'_>, raw: RawFetch) -> Result<FetchConfig, ConfigError> {
+    use std::time::Duration;
+    Ok(FetchConfig {
+        connect_timeout: Duration::from_secs(bounded(ctx, raw.connect_timeout_secs, 1..=300, 10)?),
+        timeout: Duration::from_secs(bounded(ctx, raw.timeout_secs, 1..=3600, 60)?),
+        max_body_bytes: bounded(ctx, raw.max_body_mib, 1..=4096, 64)? * 1024 * 1024,
+        max_backoff: Duration::from_secs(bounded(ctx, raw.max_backoff_secs, 1..=86_400, 3600)?),
     })
 }
 
@@ -539,14 +627,8 @@ fn validate_source(
             ),
         )
     })?;
-    let kind = match raw.kind {
-        RawSourceKind::Dump => {
-            let path = raw.path.ok_or_else(|| {
-                ctx.at(
-                    &raw.name,
-                    "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\")",
-                )
-            })?;
+    let kind = match (raw.kind, raw.path, raw.url) {
+        (RawSourceKind::Dump, Some(path), None) => {
             let pattern = ctx.resolve(path.get_ref());
             let pattern = pattern.to_string_lossy().into_owned();
             let matches = glob::glob(&pattern).map_err(|e| {
@@ -561,7 +643,21 @@ fn validate_source(
                     &format!("no file matches {pattern}; expected an existing file or a glob that matches one"),
                 ));
             }
-            SourceKind::Dump { pattern }
+            SourceKind::DumpFiles { pattern }
+        }
+        (RawSourceKind::Dump, None, Some(url)) => {
+            let parsed = crate::identity::parse_source_url(url.get_ref())
+                .ok_or_else(|| ctx.at(&url, "expected an absolute http(s) URL"))?;
+            SourceKind::DumpUrl { url: parsed }
+        }
+        (RawSourceKind::Dump, Some(path), Some(_)) => {
+            return Err(ctx.at(&path, "a dump source takes `path` or `url`, not both"));
+        }
+        (RawSourceKind::Dump, None, None) => {
+            return Err(ctx.at(
+                &raw.name,
+                "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\") or `url`",
+            ));
         }
     };
     Ok(SourceConfig {

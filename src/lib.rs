@@ -31,6 +31,8 @@ pub mod item;
 pub mod publish;
 pub mod render;
 pub mod schedule;
+pub mod serve;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod text;

@@ -34,7 +34,7 @@ fn mtimes(sandbox: &Sandbox) -> HashMap<String, SystemTime> {
 #[test]
 fn seed_builds_per_ministry_and_combined_feeds() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.skipped.len()),
         (20, 20, 0),
@@ -78,7 +78,7 @@ fn seed_builds_per_ministry_and_combined_feeds() {
 #[test]
 fn items_carry_titles_links_guids_dates_and_clean_bodies() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     for ext in ["rss", "atom"] {
         let feed = sandbox.feed("all", ext);
         let madrid = feed
@@ -188,7 +188,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
 #[test]
 fn same_date_items_order_by_news_id_then_dump_order() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     let feed = sandbox.feed("all", "atom");
     let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
     let news_ids: Vec<u64> = ids
@@ -221,11 +221,11 @@ fn same_date_items_order_by_news_id_then_dump_order() {
 #[test]
 fn second_build_changes_nothing() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     let before = mtimes(&sandbox);
     let bytes_before = std::fs::read(sandbox.feed_path("all", "atom")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged, summary.read),
         (0, 1, 0),
@@ -243,7 +243,7 @@ fn second_build_changes_nothing() {
     let file = std::fs::File::options().append(true).open(&dump).unwrap();
     file.set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged),
         (0, 1),
@@ -254,7 +254,7 @@ fn second_build_changes_nothing() {
     let mut text = std::fs::read_to_string(&dump).unwrap();
     text.push_str("\nOne more item 11.02.2026\nIts body.\n");
     std::fs::write(&dump, text).unwrap();
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.read, summary.new, summary.unchanged),
         (1, 21, 1, 20),
@@ -262,8 +262,8 @@ fn second_build_changes_nothing() {
     );
     assert_eq!(
         summary.written.len(),
-        4,
-        "all and other, RSS and Atom: {:?}",
+        5,
+        "all and other, RSS and Atom, and the index: {:?}",
         summary.written
     );
 }
@@ -271,15 +271,15 @@ fn second_build_changes_nothing() {
 #[test]
 fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     sandbox.add_dump("update.txt");
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged, summary.updated),
         (1, 1, 1),
         "{summary}"
     );
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!((summary.files, summary.updated), (0, 0), "{summary}");
     let feed = sandbox.feed("mfa", "atom");
     let madrid = feed.entries.iter().find(|e| e.id == MADRID).unwrap();
@@ -294,14 +294,14 @@ fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
 #[test]
 fn the_same_items_twice_in_one_run_are_one_item_each_and_the_same_bytes() {
     let once = Sandbox::new(&["seed.txt"]);
-    build::run(&once.config()).unwrap();
+    build::run(once.config()).unwrap();
     let twice = Sandbox::new(&["seed.txt"]);
     std::fs::copy(
         twice.path("config/dumps/seed.txt"),
         twice.path("config/dumps/seed-copy.txt"),
     )
     .unwrap();
-    let summary = build::run(&twice.config()).unwrap();
+    let summary = build::run(twice.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.unchanged, summary.total),
         (40, 20, 20, 20)
@@ -318,7 +318,7 @@ fn the_same_items_twice_in_one_run_are_one_item_each_and_the_same_bytes() {
 #[test]
 fn a_later_dump_repeats_edits_and_adds() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     let before = sandbox.feed("all", "atom");
     let madrid_before = before
         .entries
@@ -333,7 +333,7 @@ fn a_later_dump_repeats_edits_and_adds() {
 
     std::fs::remove_file(sandbox.path("config/dumps/seed.txt")).unwrap();
     sandbox.add_dump("update.txt");
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(summary.read, 8, "{summary}");
     assert_eq!(
         (summary.new, summary.updated, summary.unchanged),
@@ -381,7 +381,7 @@ fn a_later_dump_repeats_edits_and_adds() {
 #[test]
 fn quirky_bytes_are_cleaned_not_fatal() {
     let sandbox = Sandbox::new(&["quirks.txt"]);
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.degraded),
         (2, 2, 1),
@@ -453,7 +453,7 @@ fn quirky_bytes_are_cleaned_not_fatal() {
 #[test]
 fn remapping_a_slug_moves_items_without_touching_guids() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     let guids_before: Vec<String> = sandbox
         .feed("all", "atom")
         .entries
@@ -464,7 +464,7 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
         "[unattributed]",
         "[[ministry]]\nid = \"internal\"\ntitle = \"Ministry of Internal Affairs\"\nentities = [\"ps\"]\n\n[unattributed]",
     );
-    let summary = build::run(&sandbox.config()).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(summary.reclassified, 1);
     assert_eq!(
         summary.removed.len(),
@@ -486,7 +486,7 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
 #[test]
 fn feeds_describe_themselves() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(&sandbox.config()).unwrap();
+    build::run(sandbox.config()).unwrap();
     let atom = sandbox.feed("mfa", "atom");
     assert_eq!(atom.id, "http://127.0.0.1:8080/feeds/mfa.atom");
     let self_link = atom

@@ -1,19 +1,45 @@
-//! Renders feeds from stored items: one file per output format.
+//! Renders the published site from stored items: every feed in every format, and the index
+//! page. One file per output format.
 //!
 //! Rendering is a pure function of the items and the config: nothing here reads the clock,
 //! so unchanged input yields byte-identical documents.
 
 pub mod atom;
+pub mod html;
 pub mod rss;
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::classify::Classifier;
-use crate::config::{Config, FeedName};
-use crate::store::StoredItem;
+use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::store::{Store, StoreError, StoredItem};
 
 /// The name govfeeds announces as its generator.
 pub const GENERATOR: &str = "govfeeds";
+
+/// One published document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Path under `output_dir` and under `site.base_url`, e.g. `feeds/mfa.rss`.
+    pub path: String,
+    /// The `Content-Type` to serve it with.
+    pub content_type: &'static str,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// When its content last changed (the newest item change it shows).
+    pub modified: DateTime<FixedOffset>,
+}
+
+/// What the index page says about one feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedInfo {
+    /// Id and title.
+    pub name: FeedName,
+    /// Items in the feed (all of them, not only the newest shown).
+    pub items: u64,
+    /// The newest item change.
+    pub updated: DateTime<FixedOffset>,
+}
 
 /// Everything a renderer needs for one feed.
 pub struct FeedDoc<'a> {
@@ -39,11 +65,7 @@ impl FeedDoc<'_> {
     /// The newest change among the items: the feed's `updated` / `lastBuildDate`.
     /// An empty feed reports the Unix epoch, which keeps output deterministic.
     pub fn updated(&self) -> DateTime<FixedOffset> {
-        self.items
-            .iter()
-            .map(|i| i.updated)
-            .max()
-            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+        newest(self.items.iter().map(|i| i.updated))
     }
 
     /// The title of the ministry (feed) an item belongs to.
@@ -52,12 +74,76 @@ impl FeedDoc<'_> {
     }
 }
 
-/// A rendering failure (only possible through an I/O error of the XML writer).
+fn newest(times: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
+    times
+        .max()
+        .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+}
+
+/// A rendering failure.
 #[derive(Debug, thiserror::Error)]
-#[error("rendering feed {feed}: {message}")]
-pub struct RenderError {
-    /// The feed id.
-    pub feed: String,
-    /// What failed.
-    pub message: String,
+pub enum RenderError {
+    /// The XML writer failed.
+    #[error("rendering feed {feed}: {message}")]
+    Xml {
+        /// The feed id.
+        feed: String,
+        /// What failed.
+        message: String,
+    },
+    /// Reading the items failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Renders every feed that has items, the combined feed, and the index page.
+pub fn site(store: &Store, config: &Config) -> Result<Vec<Document>, RenderError> {
+    let classifier = Classifier::new(config);
+    let counts = store.feed_counts()?;
+    let total = counts.iter().map(|(_, n)| n).sum();
+    let mut feeds = vec![(COMBINED_ID.to_string(), total)];
+    feeds.extend(counts);
+    let mut documents = Vec::new();
+    let mut infos = Vec::new();
+    for (id, count) in feeds {
+        let combined = id == COMBINED_ID;
+        let name = classifier.feed_name(&id);
+        let description = if combined {
+            config.site.description.clone()
+        } else {
+            format!("{}: {}", config.site.title, name.title)
+        };
+        let doc = FeedDoc {
+            items: store.newest((!combined).then_some(id.as_str()), config.max_items)?,
+            name,
+            description,
+            config,
+            classifier,
+        };
+        let modified = doc.updated();
+        documents.push(Document {
+            path: format!("feeds/{id}.rss"),
+            content_type: "application/rss+xml; charset=utf-8",
+            bytes: rss::render(&doc)?,
+            modified,
+        });
+        documents.push(Document {
+            path: format!("feeds/{id}.atom"),
+            content_type: "application/atom+xml; charset=utf-8",
+            bytes: atom::render(&doc)?,
+            modified,
+        });
+        infos.push(FeedInfo {
+            name: doc.name,
+            items: count,
+            updated: modified,
+        });
+    }
+    documents.push(Document {
+        path: "index.html".into(),
+        content_type: "text/html; charset=utf-8",
+        modified: newest(infos.iter().map(|f| f.updated)),
+        bytes: html::index(config, &infos),
+    });
+    Ok(documents)
 }

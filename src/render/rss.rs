@@ -52,7 +52,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
     };
     let mut out = channel
         .pretty_write_to(Vec::new(), b' ', 2)
-        .map_err(|e| RenderError {
+        .map_err(|e| RenderError::Xml {
             feed: doc.name.id.clone(),
             message: e.to_string(),
         })?;

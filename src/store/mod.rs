@@ -16,6 +16,7 @@ use crate::item::Item;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_items.sql"),
     include_str!("migrations/0002_source_files.sql"),
+    include_str!("migrations/0003_source_state.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -56,6 +57,21 @@ pub struct FileState {
     pub mtime_ns: i64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
+}
+
+/// What the store remembers of a source between runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceState {
+    /// `ETag` of the last fetched body.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last fetched body.
+    pub last_modified: Option<String>,
+    /// When the source last succeeded.
+    pub last_success: Option<DateTime<chrono::Utc>>,
+    /// The last error, when the last run failed.
+    pub last_error: Option<String>,
+    /// Failed runs since the last success.
+    pub consecutive_failures: u32,
 }
 
 /// An item as stored, with the fields that are fixed at first sight.
@@ -179,17 +195,17 @@ impl Store {
         Ok(moved)
     }
 
-    /// The ids of every feed that has items, sorted.
-    pub fn feed_ids(&self) -> Result<Vec<String>, StoreError> {
+    /// Every feed that has items, sorted by id, with its item count.
+    pub fn feed_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT feed FROM item ORDER BY feed")
+            .prepare("SELECT feed, COUNT(*) FROM item GROUP BY feed ORDER BY feed")
             .map_err(|e| self.err(e))?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))
-            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+        let counts = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs())))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
-        Ok(ids)
+        Ok(counts)
     }
 
     /// The newest `limit` items of `feed` (every feed when `None`), in feed order.
@@ -214,6 +230,55 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         Ok(items)
+    }
+
+    /// The remembered state of `source` (default when never run).
+    pub fn source_state(&self, source: &str) -> Result<SourceState, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT etag, last_modified, last_success, last_error, consecutive_failures
+                 FROM source_state WHERE source = ?1",
+                [source],
+                |r| {
+                    let success: Option<String> = r.get(2)?;
+                    Ok(SourceState {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                        last_success: success
+                            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                            .map(|t| t.with_timezone(&chrono::Utc)),
+                        last_error: r.get(3)?,
+                        consecutive_failures: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Remembers the state of `source`.
+    pub fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO source_state
+                     (source, etag, last_modified, last_success, last_error, consecutive_failures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,
+                     last_modified = excluded.last_modified, last_success = excluded.last_success,
+                     last_error = excluded.last_error,
+                     consecutive_failures = excluded.consecutive_failures",
+                params![
+                    source,
+                    state.etag,
+                    state.last_modified,
+                    state.last_success.map(|t| t.to_rfc3339()),
+                    state.last_error,
+                    state.consecutive_failures,
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// How many items the store holds.

@@ -1,0 +1,318 @@
+//! The static handler: serves the published snapshot from memory the way feed readers want
+//! (content types, strong ETags, Last-Modified, 304s, gzip and brotli negotiated from
+//! `Accept-Encoding` and compressed once per build, HEAD), plus `/healthz` and `/metrics`.
+//!
+//! Only the paths in the snapshot exist: every other path, including every path-traversal
+//! spelling, is a 404 because nothing is ever looked up on disk.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use headers::{ETag, HeaderMapExt, IfModifiedSince, IfNoneMatch, LastModified};
+use sha2::{Digest, Sha256};
+
+use crate::render::Document;
+use crate::status::Status;
+
+/// One document in every encoding, with its validators.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    content_type: HeaderValue,
+    identity: Variant,
+    gzip: Variant,
+    br: Variant,
+    last_modified: SystemTime,
+    sha256: String,
+}
+
+#[derive(Debug, Clone)]
+struct Variant {
+    body: Bytes,
+    etag: ETag,
+    etag_value: HeaderValue,
+}
+
+impl Variant {
+    /// `None` only if `etag` were not a valid entity tag; ours are hex digits and dots.
+    fn new(body: Vec<u8>, etag: &str) -> Option<Variant> {
+        let quoted = format!("\"{etag}\"");
+        Some(Variant {
+            body: Bytes::from(body),
+            etag: quoted.parse().ok()?,
+            etag_value: HeaderValue::from_str(&quoted).ok()?,
+        })
+    }
+}
+
+/// What the server serves: every published document by URL path. Immutable once built.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    resources: HashMap<String, Resource>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from rendered documents, compressing each one. Documents whose bytes
+    /// did not change since `previous` keep its compressed forms and Last-Modified.
+    pub fn new(documents: &[Document], previous: &Snapshot) -> Snapshot {
+        let now = SystemTime::now();
+        let mut resources = HashMap::with_capacity(documents.len() + 1);
+        for doc in documents {
+            let path = format!("/{}", doc.path);
+            let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
+            let resource = match previous.resources.get(&path) {
+                Some(old) if old.sha256 == sha256 => old.clone(),
+                old => {
+                    let modified = SystemTime::from(doc.modified);
+                    // Bytes changed without a newer item (e.g. a config edit): now is when.
+                    let last_modified = match old {
+                        Some(old) if modified <= old.last_modified => now,
+                        _ => modified,
+                    };
+                    match resource(doc, sha256, last_modified) {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                }
+            };
+            if doc.path == "index.html" {
+                resources.insert("/".to_string(), resource.clone());
+            }
+            resources.insert(path, resource);
+        }
+        Snapshot { resources }
+    }
+
+    /// The number of documents (the index counts once).
+    pub fn len(&self) -> usize {
+        self.resources.len().saturating_sub(1)
+    }
+
+    /// Whether the snapshot is empty.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
+fn resource(doc: &Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
+    let tag = &sha256[..32];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let gzip = gz
+        .write_all(&doc.bytes)
+        .and_then(|_| gz.finish())
+        .unwrap_or_default();
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 9,
+        ..Default::default()
+    };
+    let _ = brotli::BrotliCompress(&mut &doc.bytes[..], &mut br, &params);
+    Some(Resource {
+        content_type: HeaderValue::from_static(doc.content_type),
+        identity: Variant::new(doc.bytes.clone(), tag)?,
+        gzip: Variant::new(gzip, &format!("{tag}.gz"))?,
+        br: Variant::new(br, &format!("{tag}.br"))?,
+        last_modified,
+        sha256,
+    })
+}
+
+/// State shared by the handler and the daemon.
+pub struct AppState {
+    /// The snapshot being served; the daemon swaps in a new one after each build.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Health and metrics.
+    pub status: Arc<Status>,
+    /// `Cache-Control` for documents.
+    pub cache_control: ArcSwap<HeaderValue>,
+}
+
+impl AppState {
+    /// State serving `snapshot`, with documents cached for `max_age_secs`.
+    pub fn new(snapshot: Snapshot, status: Arc<Status>, max_age_secs: i64) -> AppState {
+        AppState {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            status,
+            cache_control: ArcSwap::from_pointee(cache_control(max_age_secs)),
+        }
+    }
+
+    /// Sets the `Cache-Control` max-age (after a reload).
+    pub fn set_max_age(&self, secs: i64) {
+        self.cache_control.store(Arc::new(cache_control(secs)));
+    }
+}
+
+fn cache_control(secs: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("public, max-age={}", secs.max(0)))
+        .unwrap_or(HeaderValue::from_static("public, max-age=60"))
+}
+
+/// The router: one handler for every path.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path();
+    let dynamic = matches!(path, "/healthz" | "/metrics");
+    let snapshot = state.snapshot.load();
+    let resource = snapshot.resources.get(path);
+    if !dynamic && resource.is_none() {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let head = method == Method::HEAD;
+    let mut response = match (path, resource) {
+        ("/healthz", _) => match state.status.health(Utc::now()) {
+            Ok(()) => plain(StatusCode::OK, "ok\n"),
+            Err(problems) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("{}\n", problems.join("\n")),
+            ),
+        },
+        ("/metrics", _) => {
+            let mut r = plain(StatusCode::OK, &state.status.metrics());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            r
+        }
+        (_, Some(resource)) => document(&state, resource, &headers),
+        (_, None) => plain(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    if head {
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Response {
+    let variant = match negotiate(request) {
+        Coding::Br => &resource.br,
+        Coding::Gzip => &resource.gzip,
+        Coding::Identity => &resource.identity,
+    };
+    let not_modified = match request.typed_get::<IfNoneMatch>() {
+        Some(inm) => !inm.precondition_passes(&variant.etag),
+        None => request
+            .typed_get::<IfModifiedSince>()
+            .is_some_and(|ims| !ims.is_modified(resource.last_modified)),
+    };
+    let mut response = Response::new(Body::empty());
+    let h = response.headers_mut();
+    h.insert(header::ETAG, variant.etag_value.clone());
+    h.typed_insert(LastModified::from(resource.last_modified));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::clone(&state.cache_control.load()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if not_modified {
+        state.status.not_modified.fetch_add(1, Ordering::Relaxed);
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    state.status.served.fetch_add(1, Ordering::Relaxed);
+    h.insert(header::CONTENT_TYPE, resource.content_type.clone());
+    if !std::ptr::eq(variant, &resource.identity) {
+        let coding = if std::ptr::eq(variant, &resource.br) {
+            "br"
+        } else {
+            "gzip"
+        };
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(variant.body.len()),
+    );
+    *response.body_mut() = Body::from(variant.body.clone());
+    response
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Br,
+    Gzip,
+    Identity,
+}
+
+/// The client's preferred coding among brotli, gzip and none (brotli wins ties).
+fn negotiate(request: &HeaderMap) -> Coding {
+    use fly_accept_encoding::Encoding;
+    let Ok(offers) = fly_accept_encoding::encodings(request) else {
+        return Coding::Identity;
+    };
+    let q = |wanted: Encoding| {
+        offers
+            .iter()
+            .filter(|(e, _)| *e == Some(wanted) || e.is_none())
+            .map(|(e, q)| (e.is_some(), *q))
+            .max_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
+            .map_or(0.0, |(_, q)| q)
+    };
+    let (br, gzip) = (q(Encoding::Brotli), q(Encoding::Gzip));
+    if br > 0.0 && br >= gzip {
+        Coding::Br
+    } else if gzip > 0.0 {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+fn plain(status: StatusCode, body: &str) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The `STATUS=` line and log line for a finished build.
+pub fn describe_snapshot(snapshot: &Snapshot, at: DateTime<Utc>) -> String {
+    format!(
+        "{} documents published, last build {}",
+        snapshot.len(),
+        at.format("%Y-%m-%d %H:%M:%S UTC")
+    )
+}
