@@ -53,7 +53,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, other: Summary) {
+    /// Adds another summary's counts (of another source, or of a publish) to this one.
+    pub fn add(&mut self, other: Summary) {
         self.files += other.files;
         self.files_unchanged += other.files_unchanged;
         self.read += other.read;
@@ -64,7 +65,12 @@ impl Summary {
             *self.skipped.entry(reason).or_default() += n;
         }
         self.degraded += other.degraded;
+        self.reclassified += other.reclassified;
+        self.written.extend(other.written);
+        self.unchanged_files += other.unchanged_files;
+        self.removed.extend(other.removed);
         self.failed.extend(other.failed);
+        self.total = self.total.max(other.total);
     }
 }
 
@@ -178,6 +184,10 @@ struct Input {
     validators: Option<Validators>,
 }
 
+/// A source's input, ready for [`Engine::ingest`].
+#[derive(Debug)]
+pub struct Prepared(Result<Input, SourceFailure>);
+
 /// Everything a build needs: the config, the store and the HTTP client.
 pub struct Engine {
     config: Config,
@@ -237,20 +247,20 @@ impl Engine {
             summary.add(run.summary);
         }
         let (published, documents) = self.publish().await?;
-        summary.written = published.written;
-        summary.unchanged_files = published.unchanged_files;
-        summary.removed = published.removed;
-        summary.total = published.total;
+        summary.add(published);
         Ok((summary, documents))
     }
 
     /// Gets one source's input and ingests it. A source failure is reported in the result;
     /// only store and task failures are errors.
-    pub async fn run_source(
-        self: &Arc<Self>,
-        source: &SourceConfig,
-    ) -> Result<SourceRun, BuildError> {
-        let input = match &source.kind {
+    pub async fn run_source(self: &Arc<Self>, source: &SourceConfig) -> Result<SourceRun, BuildError> {
+        let prepared = self.prepare(source).await;
+        self.ingest(source, prepared).await
+    }
+
+    /// Gets a source's input: lists its files, or fetches its URL. Safe to abandon midway.
+    pub async fn prepare(&self, source: &SourceConfig) -> Prepared {
+        Prepared(match &source.kind {
             SourceKind::DumpFiles { pattern } => source::dump_files(pattern)
                 .map(|files| Input {
                     files: files
@@ -264,10 +274,15 @@ impl Engine {
                     retry_after: None,
                 }),
             SourceKind::DumpUrl { url } => self.fetch(source, url).await,
-        };
+        })
+    }
+
+    /// Ingests a prepared input in one transaction on a blocking thread, and records the
+    /// source's outcome. Once started it runs to the end, even if the caller goes away.
+    pub async fn ingest(self: &Arc<Self>, source: &SourceConfig, prepared: Prepared) -> Result<SourceRun, BuildError> {
         let engine = Arc::clone(self);
         let source = source.clone();
-        tokio::task::spawn_blocking(move || engine.ingest(&source, input))
+        tokio::task::spawn_blocking(move || engine.ingest_blocking(&source, prepared.0))
             .await
             .map_err(|e| BuildError::Task(e.to_string()))?
     }
@@ -306,7 +321,7 @@ impl Engine {
 
     /// Ingests `input` (or records its failure), in one transaction, and saves the source's
     /// state. Runs on a blocking thread.
-    fn ingest(
+    fn ingest_blocking(
         &self,
         source: &SourceConfig,
         input: Result<Input, SourceFailure>,

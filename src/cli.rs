@@ -30,6 +30,12 @@ pub enum Command {
         #[arg(long, short, default_value = "config/govfeeds.toml")]
         config: PathBuf,
     },
+    /// Build once, then serve the feeds over HTTP and re-read each source on its schedule.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config/govfeeds.toml")]
+        config: PathBuf,
+    },
     /// Validate a configuration and print what it resolves to, without touching anything.
     Check {
         /// The configuration file.
@@ -116,6 +122,17 @@ pub fn run(command: Command) -> Exit {
                 }
             }
         }
+        Command::Serve { config } => match crate::daemon::main(config) {
+            Ok(()) => Exit::Ok,
+            Err(crate::daemon::DaemonError::Config(e)) => {
+                eprintln!("error: {e}");
+                Exit::Config
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Failure
+            }
+        },
         Command::Check { config } => match load(&config) {
             Ok(config) => {
                 print!("{}", describe(&config));

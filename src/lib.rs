@@ -4,8 +4,8 @@
 //! Data flows one way:
 //!
 //! ```text
-//! sources ──> items ──> store ──> render ──> publish
-//! (source)   (item,     (store)   (render)   (publish)
+//! sources ──> items ──> store ──> render ──> publish ──> serve
+//! (source)   (item,     (store)   (render)   (publish)    (serve)
 //!             body,
 //!             identity,
 //!             classify)
@@ -19,13 +19,17 @@
 //!   its feed, [`text`] keeps the text XML-safe.
 //! - [`store`] keeps every item in SQLite, deduplicated by identity.
 //! - [`render`] writes RSS and Atom documents; [`publish`] replaces files atomically.
-//! - [`build`] runs the whole flow once; [`cli`] is the command line.
+//! - [`build`] runs the flow: once for `govfeeds build`, per source for the daemon.
+//! - [`serve`] answers HTTP from an in-memory snapshot; [`status`] feeds `/healthz` and
+//!   `/metrics`; [`daemon`] schedules sources, reloads, shuts down and talks to systemd.
+//! - [`cli`] is the command line.
 
 pub mod body;
 pub mod build;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod identity;
 pub mod item;
 pub mod publish;

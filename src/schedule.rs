@@ -1,12 +1,15 @@
 //! Cron schedules: standard 5-field expressions (minute first, day of week 0–7 with Sunday as
-//! 0 or 7) and 6-field ones (seconds first), evaluated in the site's time zone.
+//! 0 or 7) and 6-field ones (seconds first), evaluated in the site's time zone; and the loop
+//! that runs a job on one, with backoff after failures and no overlapping runs.
 
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, TimeZone};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use cron::Schedule;
+use tokio::sync::watch;
 
 /// A validated cron schedule.
 #[derive(Clone)]
@@ -61,6 +64,107 @@ impl Cron {
         let start = tz.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single()?;
         let ticks: Vec<_> = self.schedule.after(&start).take(32).collect();
         ticks.windows(2).map(|w| w[1] - w[0]).min()
+    }
+}
+
+/// Wall-clock time that follows tokio's clock, so paused-time tests can drive schedules.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    instant: tokio::time::Instant,
+    utc: DateTime<Utc>,
+}
+
+impl Clock {
+    /// A clock anchored at the current time.
+    pub fn start() -> Clock {
+        Clock {
+            instant: tokio::time::Instant::now(),
+            utc: Utc::now(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = Duration::from_std(self.instant.elapsed()).unwrap_or(Duration::MAX);
+        self.utc + elapsed
+    }
+}
+
+/// How a failed run delays the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The delay after the first failure; it doubles with each further one.
+    pub base: std::time::Duration,
+    /// The longest delay.
+    pub max: std::time::Duration,
+}
+
+/// What a job reports back to the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunOutcome {
+    /// Whether the run failed.
+    pub failed: bool,
+    /// How long the upstream asked us to wait (`Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
+}
+
+/// When to run next: the next tick after `now`, or, after `failures` failures in a row, the
+/// first tick after an exponential, jittered, capped delay (never sooner than `retry_after`).
+pub fn next_run(
+    cron: &Cron,
+    tz: Tz,
+    now: DateTime<Utc>,
+    failures: u32,
+    retry_after: Option<std::time::Duration>,
+    backoff: Backoff,
+) -> Option<DateTime<Utc>> {
+    let mut earliest = now;
+    if failures > 0 {
+        let exp = backoff.base.saturating_mul(1 << failures.saturating_sub(1).min(20));
+        let delay = exp.min(backoff.max).mul_f64(0.8 + 0.4 * fastrand::f64());
+        let delay = delay.max(retry_after.unwrap_or_default());
+        earliest = now + Duration::from_std(delay).unwrap_or(Duration::MAX);
+    }
+    cron.next_after(&earliest.with_timezone(&tz))
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Runs `job` on `cron` until `stop` turns true. Runs never overlap: a tick that comes while
+/// a run is going is skipped, and the next one is computed when the run ends.
+pub async fn run_on_schedule<F, Fut>(
+    cron: Cron,
+    tz: Tz,
+    clock: Clock,
+    backoff: Backoff,
+    mut stop: watch::Receiver<bool>,
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = RunOutcome>,
+{
+    let mut failures = 0u32;
+    let mut retry_after = None;
+    loop {
+        let now = clock.now();
+        let Some(next) = next_run(&cron, tz, now, failures, retry_after, backoff) else {
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let outcome = job().await;
+        if outcome.failed {
+            failures = failures.saturating_add(1);
+            retry_after = outcome.retry_after;
+        } else {
+            failures = 0;
+            retry_after = None;
+        }
+        if *stop.borrow() {
+            return;
+        }
     }
 }
 
@@ -136,6 +240,27 @@ mod tests {
             .unwrap();
         assert_eq!(seven.weekday(), chrono::Weekday::Sun);
         assert!(Cron::parse("0 9 * * 8").is_err());
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_respects_retry_after() {
+        let tz: Tz = "Asia/Almaty".parse().unwrap();
+        let cron = Cron::parse("* * * * *").unwrap(); // every minute
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 30).unwrap();
+        let backoff = Backoff {
+            base: std::time::Duration::from_secs(60),
+            max: std::time::Duration::from_secs(3600),
+        };
+        let next = |failures, retry| next_run(&cron, tz, now, failures, retry, backoff).unwrap() - now;
+        assert!(next(0, None) <= Duration::seconds(30));
+        for _ in 0..20 {
+            let d = next(3, None); // 4 min ± 20%, then the next tick
+            assert!(d >= Duration::seconds(192) && d <= Duration::seconds(288 + 60), "{d}");
+            let capped = next(30, None);
+            assert!(capped <= Duration::seconds(4320 + 60), "{capped}");
+        }
+        let asked = next(1, Some(std::time::Duration::from_secs(7200)));
+        assert!(asked >= Duration::seconds(7200), "{asked}");
     }
 
     #[test]

@@ -99,6 +99,17 @@ impl Status {
         }
     }
 
+    /// One line for systemd's `STATUS=`: how many sources are failing, the last build.
+    pub fn summary_line(&self) -> String {
+        let inner = self.lock();
+        let failing = inner.sources.values().filter(|h| h.consecutive_failures > 0).count();
+        let build = match &inner.last_build_error {
+            Some(e) => format!("last build failed: {e}"),
+            None => format!("last build took {:.2}s", inner.last_build_seconds),
+        };
+        format!("{} sources, {failing} failing; {build}", inner.sources.len())
+    }
+
     /// `Ok` when the last build succeeded and every source succeeded within
     /// [`HEALTH_INTERVALS`] of its interval; otherwise the reasons.
     pub fn health(&self, now: DateTime<Utc>) -> Result<(), Vec<String>> {

@@ -93,3 +93,83 @@ pub fn assert_well_formed(xml: &[u8]) {
         buf.clear();
     }
 }
+
+impl Sandbox {
+    /// Appends TOML to the sandbox's config (new tables, or `[[source]]` entries).
+    pub fn append_config(&self, toml: &str) {
+        let mut text = std::fs::read_to_string(self.config_path()).expect("read config");
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+}
+
+/// An HTTP client that leaves bodies as sent (no automatic decompression).
+pub fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Sends `GET <path>` exactly as written (no URL normalization) and returns the status code.
+pub fn raw_status(addr: std::net::SocketAddr, method: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").expect("write");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+}
+
+/// A daemon running in-process on 127.0.0.1 with a port chosen by the OS.
+pub struct Daemon {
+    pub addr: std::net::SocketAddr,
+    pub control: tokio::sync::mpsc::Sender<govfeeds::daemon::Control>,
+    pub task: tokio::task::JoinHandle<Result<(), govfeeds::daemon::DaemonError>>,
+}
+
+impl Daemon {
+    /// Starts `govfeeds serve` on the sandbox's config and waits until it answers.
+    pub async fn start(sandbox: &Sandbox) -> Daemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (control, rx) = tokio::sync::mpsc::channel(4);
+        let task = tokio::spawn(govfeeds::daemon::run(sandbox.config_path(), listener, rx));
+        let daemon = Daemon { addr, control, task };
+        for _ in 0..200 {
+            if raw_client().get(daemon.url("/metrics")).send().await.is_ok() {
+                return daemon;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("daemon did not answer within 10 s");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        raw_client().get(self.url(path)).send().await.expect("get").text().await.expect("text")
+    }
+
+    /// Shuts the daemon down and checks it stopped cleanly.
+    pub async fn stop(self) {
+        self.control.send(govfeeds::daemon::Control::Shutdown).await.expect("send");
+        let result = tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
+            .await
+            .expect("stopped within 10 s");
+        result.expect("task").expect("clean exit");
+    }
+}
