@@ -253,7 +253,10 @@ impl Engine {
 
     /// Gets one source's input and ingests it. A source failure is reported in the result;
     /// only store and task failures are errors.
-    pub async fn run_source(self: &Arc<Self>, source: &SourceConfig) -> Result<SourceRun, BuildError> {
+    pub async fn run_source(
+        self: &Arc<Self>,
+        source: &SourceConfig,
+    ) -> Result<SourceRun, BuildError> {
         let prepared = self.prepare(source).await;
         self.ingest(source, prepared).await
     }
@@ -279,7 +282,11 @@ impl Engine {
 
     /// Ingests a prepared input in one transaction on a blocking thread, and records the
     /// source's outcome. Once started it runs to the end, even if the caller goes away.
-    pub async fn ingest(self: &Arc<Self>, source: &SourceConfig, prepared: Prepared) -> Result<SourceRun, BuildError> {
+    pub async fn ingest(
+        self: &Arc<Self>,
+        source: &SourceConfig,
+        prepared: Prepared,
+    ) -> Result<SourceRun, BuildError> {
         let engine = Arc::clone(self);
         let source = source.clone();
         tokio::task::spawn_blocking(move || engine.ingest_blocking(&source, prepared.0))

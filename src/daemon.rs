@@ -62,7 +62,11 @@ pub async fn run(
     status.set_sources(source_health(&engine));
     let documents = first_build(&engine, &status).await?;
     let snapshot = compress(documents, Arc::new(Snapshot::default())).await?;
-    let state = Arc::new(AppState::new(snapshot, Arc::clone(&status), max_age(engine.config())));
+    let state = Arc::new(AppState::new(
+        snapshot,
+        Arc::clone(&status),
+        max_age(engine.config()),
+    ));
 
     let (stop_server, server_stopped) = watch::channel(false);
     let app = serve::router(Arc::clone(&state));
@@ -75,11 +79,15 @@ pub async fn run(
             .await
     });
     info!(listen = %engine.config().server.listen, "serving");
-    notify(&[NotifyState::Ready, NotifyState::Status(&status_line(&state))]);
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status(&status_line(&state)),
+    ]);
 
     let mut generation = Generation::start(Arc::clone(&engine), Arc::clone(&state));
     let watchdog = sd_notify::watchdog_enabled();
-    let mut watchdog_tick = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
+    let mut watchdog_tick =
+        tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
     loop {
         tokio::select! {
             message = control.recv() => match message {
@@ -130,7 +138,10 @@ fn log_summary(summary: &Summary) {
 }
 
 /// Compresses the documents into a snapshot on a blocking thread.
-async fn compress(documents: Vec<Document>, previous: Arc<Snapshot>) -> Result<Snapshot, BuildError> {
+async fn compress(
+    documents: Vec<Document>,
+    previous: Arc<Snapshot>,
+) -> Result<Snapshot, BuildError> {
     tokio::task::spawn_blocking(move || Snapshot::new(&documents, &previous))
         .await
         .map_err(|e| BuildError::Task(e.to_string()))
@@ -150,7 +161,11 @@ fn source_health(engine: &Engine) -> Vec<(String, Option<chrono::Duration>, Sour
                 consecutive_failures: persisted.consecutive_failures,
                 ..SourceHealth::default()
             };
-            (s.name.clone(), s.schedule.interval(config.site.timezone), health)
+            (
+                s.name.clone(),
+                s.schedule.interval(config.site.timezone),
+                health,
+            )
         })
         .collect()
 }
@@ -166,7 +181,11 @@ fn max_age(config: &Config) -> i64 {
 
 fn status_line(state: &AppState) -> String {
     let snapshot = state.snapshot.load();
-    format!("serving {} documents; {}", snapshot.len(), state.status.summary_line())
+    format!(
+        "serving {} documents; {}",
+        snapshot.len(),
+        state.status.summary_line()
+    )
 }
 
 fn notify(states: &[NotifyState<'_>]) {
@@ -182,16 +201,21 @@ async fn reload(path: &Path, current: Generation, state: &Arc<AppState>) -> Gene
         reloading.push(usec);
     }
     notify(&reloading);
-    let new = match Config::load(path).map_err(DaemonError::from).and_then(|config| {
-        if config.server.listen != current.engine.config().server.listen {
-            warn!("server.listen changed; the new address takes effect after a restart");
-        }
-        Ok(Engine::open(config)?)
-    }) {
+    let new = match Config::load(path)
+        .map_err(DaemonError::from)
+        .and_then(|config| {
+            if config.server.listen != current.engine.config().server.listen {
+                warn!("server.listen changed; the new address takes effect after a restart");
+            }
+            Ok(Engine::open(config)?)
+        }) {
         Ok(engine) => Arc::new(engine),
         Err(e) => {
             error!("reload rejected, keeping the running config: {e}");
-            notify(&[NotifyState::Ready, NotifyState::Status(&format!("reload rejected: {e}"))]);
+            notify(&[
+                NotifyState::Ready,
+                NotifyState::Status(&format!("reload rejected: {e}")),
+            ]);
             return current;
         }
     };
@@ -235,23 +259,34 @@ impl Generation {
             let stopped = stopped.clone();
             let tz = engine.config().site.timezone;
             let cron = source.schedule.clone();
-            tasks.spawn(schedule::run_on_schedule(cron, tz, clock, backoff, stopped.clone(), move || {
-                let engine = Arc::clone(&engine);
-                let state = Arc::clone(&state);
-                let source = source.clone();
-                let mut stopped = stopped.clone();
-                async move {
-                    let started = Instant::now();
-                    // Fetching may be abandoned on shutdown; ingesting and publishing may not.
-                    let prepared = tokio::select! {
-                        p = engine.prepare(&source) => p,
-                        _ = stopped.wait_for(|s| *s) => return RunOutcome::default(),
-                    };
-                    run_and_publish(&engine, &state, &source, prepared, started).await
-                }
-            }));
+            tasks.spawn(schedule::run_on_schedule(
+                cron,
+                tz,
+                clock,
+                backoff,
+                stopped.clone(),
+                move || {
+                    let engine = Arc::clone(&engine);
+                    let state = Arc::clone(&state);
+                    let source = source.clone();
+                    let mut stopped = stopped.clone();
+                    async move {
+                        let started = Instant::now();
+                        // Fetching may be abandoned on shutdown; ingesting and publishing may not.
+                        let prepared = tokio::select! {
+                            p = engine.prepare(&source) => p,
+                            _ = stopped.wait_for(|s| *s) => return RunOutcome::default(),
+                        };
+                        run_and_publish(&engine, &state, &source, prepared, started).await
+                    }
+                },
+            ));
         }
-        Generation { engine, stop, tasks }
+        Generation {
+            engine,
+            stop,
+            tasks,
+        }
     }
 
     /// Stops the schedules and waits for in-flight runs (at most [`SHUTDOWN_GRACE`]).
@@ -276,8 +311,12 @@ async fn run_and_publish(
         Ok(run) => run,
         Err(e) => {
             error!(source = %source.name, "run failed: {e}");
-            state.status.source_ran(&source.name, Err(e.to_string()), chrono::Utc::now());
-            state.status.build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
+            state
+                .status
+                .source_ran(&source.name, Err(e.to_string()), chrono::Utc::now());
+            state
+                .status
+                .build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
             return RunOutcome {
                 failed: true,
                 retry_after: None,
@@ -289,7 +328,9 @@ async fn run_and_publish(
         None => Ok(changed),
         Some(f) => Err(f.message.clone()),
     };
-    state.status.source_ran(&source.name, result, chrono::Utc::now());
+    state
+        .status
+        .source_ran(&source.name, result, chrono::Utc::now());
     if changed > 0 {
         let published = match engine.publish().await {
             Ok((summary, documents)) => compress(documents, state.snapshot.load_full())
@@ -300,7 +341,9 @@ async fn run_and_publish(
         match published {
             Ok((summary, snapshot)) => {
                 state.snapshot.store(Arc::new(snapshot));
-                state.status.build_ran(Ok(()), started.elapsed().as_secs_f64());
+                state
+                    .status
+                    .build_ran(Ok(()), started.elapsed().as_secs_f64());
                 info!(
                     source = %source.name,
                     new = run.summary.new,
@@ -311,7 +354,9 @@ async fn run_and_publish(
             }
             Err(e) => {
                 error!(source = %source.name, "publish failed; the last good feeds stay: {e}");
-                state.status.build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
+                state
+                    .status
+                    .build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
             }
         }
     }

@@ -120,7 +120,9 @@ pub fn next_run(
 ) -> Option<DateTime<Utc>> {
     let mut earliest = now;
     if failures > 0 {
-        let exp = backoff.base.saturating_mul(1 << failures.saturating_sub(1).min(20));
+        let exp = backoff
+            .base
+            .saturating_mul(1 << failures.saturating_sub(1).min(20));
         let delay = exp.min(backoff.max).mul_f64(0.8 + 0.4 * fastrand::f64());
         let delay = delay.max(retry_after.unwrap_or_default());
         earliest = now + Duration::from_std(delay).unwrap_or(Duration::MAX);
@@ -251,11 +253,15 @@ mod tests {
             base: std::time::Duration::from_secs(60),
             max: std::time::Duration::from_secs(3600),
         };
-        let next = |failures, retry| next_run(&cron, tz, now, failures, retry, backoff).unwrap() - now;
+        let next =
+            |failures, retry| next_run(&cron, tz, now, failures, retry, backoff).unwrap() - now;
         assert!(next(0, None) <= Duration::seconds(30));
         for _ in 0..20 {
             let d = next(3, None); // 4 min ± 20%, then the next tick
-            assert!(d >= Duration::seconds(192) && d <= Duration::seconds(288 + 60), "{d}");
+            assert!(
+                d >= Duration::seconds(192) && d <= Duration::seconds(288 + 60),
+                "{d}"
+            );
             let capped = next(30, None);
             assert!(capped <= Duration::seconds(4320 + 60), "{capped}");
         }

@@ -102,12 +102,19 @@ impl Status {
     /// One line for systemd's `STATUS=`: how many sources are failing, the last build.
     pub fn summary_line(&self) -> String {
         let inner = self.lock();
-        let failing = inner.sources.values().filter(|h| h.consecutive_failures > 0).count();
+        let failing = inner
+            .sources
+            .values()
+            .filter(|h| h.consecutive_failures > 0)
+            .count();
         let build = match &inner.last_build_error {
             Some(e) => format!("last build failed: {e}"),
             None => format!("last build took {:.2}s", inner.last_build_seconds),
         };
-        format!("{} sources, {failing} failing; {build}", inner.sources.len())
+        format!(
+            "{} sources, {failing} failing; {build}",
+            inner.sources.len()
+        )
     }
 
     /// `Ok` when the last build succeeded and every source succeeded within
@@ -227,7 +234,12 @@ impl Status {
 }
 
 /// Name, type, help, and the value for one source.
-type Metric = (&'static str, &'static str, &'static str, fn(&SourceHealth) -> String);
+type Metric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&SourceHealth) -> String,
+);
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(

@@ -28,19 +28,44 @@ async fn serves_feeds_with_types_validators_and_caching_headers() {
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(h["x-content-type-options"], "nosniff");
         let etag = h[header::ETAG].to_str().unwrap();
-        assert!(etag.starts_with('"') && !etag.starts_with("W/"), "strong ETag: {etag}");
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "strong ETag: {etag}"
+        );
         assert!(h.contains_key(header::LAST_MODIFIED));
     }
     // The served bytes are the published file's bytes.
-    let body = client.get(daemon.url("/feeds/mfa.atom")).send().await.unwrap().bytes().await.unwrap();
-    assert_eq!(&body[..], &std::fs::read(sandbox.feed_path("mfa", "atom")).unwrap()[..]);
+    let body = client
+        .get(daemon.url("/feeds/mfa.atom"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        &body[..],
+        &std::fs::read(sandbox.feed_path("mfa", "atom")).unwrap()[..]
+    );
     // Last-Modified is the feed's newest item change.
-    let lm = client.get(daemon.url("/feeds/mfa.atom")).send().await.unwrap().headers()[header::LAST_MODIFIED].clone();
+    let lm = client
+        .get(daemon.url("/feeds/mfa.atom"))
+        .send()
+        .await
+        .unwrap()
+        .headers()[header::LAST_MODIFIED]
+        .clone();
     assert_eq!(lm, "Mon, 09 Feb 2026 19:00:00 GMT");
     // The index page links every feed and autodiscovers the combined one.
     let index = daemon.get_text("/").await;
-    assert!(index.contains(r#"<link rel="alternate" type="application/atom+xml""#), "{index}");
-    assert!(index.contains(r#"href="feeds/mfa.rss""#) && index.contains(r#"href="feeds/uigur-sumbe.atom""#));
+    assert!(
+        index.contains(r#"<link rel="alternate" type="application/atom+xml""#),
+        "{index}"
+    );
+    assert!(
+        index.contains(r#"href="feeds/mfa.rss""#)
+            && index.contains(r#"href="feeds/uigur-sumbe.atom""#)
+    );
     daemon.stop().await;
 }
 
@@ -49,20 +74,39 @@ async fn conditional_requests_get_304_with_an_empty_body() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let daemon = Daemon::start(&sandbox).await;
     let client = raw_client();
-    let first = client.get(daemon.url("/feeds/all.atom")).send().await.unwrap();
+    let first = client
+        .get(daemon.url("/feeds/all.atom"))
+        .send()
+        .await
+        .unwrap();
     let etag = first.headers()[header::ETAG].clone();
     let last_modified = first.headers()[header::LAST_MODIFIED].clone();
 
-    let by_etag = client.get(daemon.url("/feeds/all.atom")).header(header::IF_NONE_MATCH, etag.clone()).send().await.unwrap();
+    let by_etag = client
+        .get(daemon.url("/feeds/all.atom"))
+        .header(header::IF_NONE_MATCH, etag.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_etag.status(), 304);
     assert_eq!(by_etag.headers()[header::ETAG], etag);
     assert!(by_etag.bytes().await.unwrap().is_empty());
 
     let listed = format!("\"nope\", {}", etag.to_str().unwrap());
-    let by_list = client.get(daemon.url("/feeds/all.atom")).header(header::IF_NONE_MATCH, listed).send().await.unwrap();
+    let by_list = client
+        .get(daemon.url("/feeds/all.atom"))
+        .header(header::IF_NONE_MATCH, listed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_list.status(), 304);
 
-    let by_date = client.get(daemon.url("/feeds/all.atom")).header(header::IF_MODIFIED_SINCE, last_modified).send().await.unwrap();
+    let by_date = client
+        .get(daemon.url("/feeds/all.atom"))
+        .header(header::IF_MODIFIED_SINCE, last_modified)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_date.status(), 304);
     let older = client
         .get(daemon.url("/feeds/all.atom"))
@@ -71,11 +115,19 @@ async fn conditional_requests_get_304_with_an_empty_body() {
         .await
         .unwrap();
     assert_eq!(older.status(), 200);
-    let other = client.get(daemon.url("/feeds/all.atom")).header(header::IF_NONE_MATCH, "\"other\"").send().await.unwrap();
+    let other = client
+        .get(daemon.url("/feeds/all.atom"))
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 200);
 
     let metrics = daemon.get_text("/metrics").await;
-    assert!(metrics.contains("govfeeds_not_modified_total 3"), "{metrics}");
+    assert!(
+        metrics.contains("govfeeds_not_modified_total 3"),
+        "{metrics}"
+    );
     daemon.stop().await;
 }
 
@@ -84,21 +136,42 @@ async fn gzip_and_brotli_are_negotiated() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let daemon = Daemon::start(&sandbox).await;
     let client = raw_client();
-    let plain = client.get(daemon.url("/feeds/all.rss")).send().await.unwrap();
+    let plain = client
+        .get(daemon.url("/feeds/all.rss"))
+        .send()
+        .await
+        .unwrap();
     let plain_etag = plain.headers()[header::ETAG].clone();
     let plain = plain.bytes().await.unwrap();
 
-    let gz = client.get(daemon.url("/feeds/all.rss")).header(header::ACCEPT_ENCODING, "gzip").send().await.unwrap();
+    let gz = client
+        .get(daemon.url("/feeds/all.rss"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
     let gz_etag = gz.headers()[header::ETAG].clone();
     let compressed = gz.bytes().await.unwrap();
-    assert!(compressed.len() < plain.len() / 3, "{} vs {}", compressed.len(), plain.len());
+    assert!(
+        compressed.len() < plain.len() / 3,
+        "{} vs {}",
+        compressed.len(),
+        plain.len()
+    );
     let mut decoded = Vec::new();
-    flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut decoded).unwrap();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
     assert_eq!(decoded, plain);
     assert_ne!(gz_etag, plain_etag, "each encoding has its own strong ETag");
 
-    let br = client.get(daemon.url("/feeds/all.rss")).header(header::ACCEPT_ENCODING, "gzip, deflate, br").send().await.unwrap();
+    let br = client
+        .get(daemon.url("/feeds/all.rss"))
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
     let compressed = br.bytes().await.unwrap();
     let mut decoded = Vec::new();
@@ -112,8 +185,16 @@ async fn gzip_and_brotli_are_negotiated() {
         ("*", Some("br")),
         ("*;q=0.1, gzip", Some("gzip")),
     ] {
-        let r = client.get(daemon.url("/feeds/all.rss")).header(header::ACCEPT_ENCODING, accept).send().await.unwrap();
-        let got = r.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_string());
+        let r = client
+            .get(daemon.url("/feeds/all.rss"))
+            .header(header::ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .unwrap();
+        let got = r
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap().to_string());
         assert_eq!(got.as_deref(), expected, "{accept}");
     }
     // A 304 for the gzip variant uses the gzip ETag.
@@ -133,22 +214,63 @@ async fn head_405_and_404() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let daemon = Daemon::start(&sandbox).await;
     let client = raw_client();
-    let get = client.get(daemon.url("/feeds/mfa.rss")).send().await.unwrap();
-    let head = client.head(daemon.url("/feeds/mfa.rss")).send().await.unwrap();
+    let get = client
+        .get(daemon.url("/feeds/mfa.rss"))
+        .send()
+        .await
+        .unwrap();
+    let head = client
+        .head(daemon.url("/feeds/mfa.rss"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
-    for name in [header::CONTENT_TYPE, header::ETAG, header::LAST_MODIFIED, header::CONTENT_LENGTH] {
+    for name in [
+        header::CONTENT_TYPE,
+        header::ETAG,
+        header::LAST_MODIFIED,
+        header::CONTENT_LENGTH,
+    ] {
         assert_eq!(head.headers()[&name], get.headers()[&name], "{name}");
     }
     assert!(head.bytes().await.unwrap().is_empty());
-    assert_eq!(client.head(daemon.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .head(daemon.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
-    for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
-        let r = client.request(method.clone(), daemon.url("/feeds/mfa.rss")).send().await.unwrap();
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let r = client
+            .request(method.clone(), daemon.url("/feeds/mfa.rss"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 405, "{method}");
         assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
     }
-    for path in ["/feeds/nope.rss", "/feeds/mfa.xml", "/feeds/", "/feeds", "/etc/passwd", "/favicon.ico"] {
-        assert_eq!(client.get(daemon.url(path)).send().await.unwrap().status(), 404, "{path}");
+    for path in [
+        "/feeds/nope.rss",
+        "/feeds/mfa.xml",
+        "/feeds/",
+        "/feeds",
+        "/etc/passwd",
+        "/favicon.ico",
+    ] {
+        assert_eq!(
+            client.get(daemon.url(path)).send().await.unwrap().status(),
+            404,
+            "{path}"
+        );
     }
     daemon.stop().await;
 }
@@ -159,7 +281,12 @@ async fn every_traversal_spelling_is_404() {
     let daemon = Daemon::start(&sandbox).await;
     let addr = daemon.addr;
     // Sanity: the raw client does reach a real document.
-    assert_eq!(tokio::task::spawn_blocking(move || raw_status(addr, "GET", "/feeds/all.rss")).await.unwrap(), 200);
+    assert_eq!(
+        tokio::task::spawn_blocking(move || raw_status(addr, "GET", "/feeds/all.rss"))
+            .await
+            .unwrap(),
+        200
+    );
     let spellings = [
         "/feeds/../feeds/all.rss",
         "/feeds/./all.rss",
@@ -182,7 +309,9 @@ async fn every_traversal_spelling_is_404() {
         "/FEEDS/ALL.RSS",
     ];
     for path in spellings {
-        let status = tokio::task::spawn_blocking(move || raw_status(addr, "GET", path)).await.unwrap();
+        let status = tokio::task::spawn_blocking(move || raw_status(addr, "GET", path))
+            .await
+            .unwrap();
         assert_eq!(status, 404, "{path}");
     }
     daemon.stop().await;
@@ -208,7 +337,11 @@ async fn etags_are_stable_across_identical_builds_and_change_with_content() {
 
     // A real change (a new dump, picked up by a reload) changes the ETag of affected feeds only.
     sandbox.add_dump("update.txt");
-    daemon.control.send(govfeeds::daemon::Control::Reload).await.unwrap();
+    daemon
+        .control
+        .send(govfeeds::daemon::Control::Reload)
+        .await
+        .unwrap();
     let mut changed = false;
     for _ in 0..100 {
         if etag_of(&daemon, "/feeds/all.rss").await != before {
@@ -220,8 +353,16 @@ async fn etags_are_stable_across_identical_builds_and_change_with_content() {
     assert!(changed, "the ETag of all.rss changed after new items");
     let feed = daemon.get_text("/feeds/minfin.atom").await;
     assert!(feed.contains("Budget execution report published"));
-    assert_ne!(etag_of(&daemon, "/feeds/mfa.rss").await, mfa_before, "mfa got the Tokyo item");
-    assert_eq!(etag_of(&daemon, "/feeds/uigur-sumbe.rss").await, sumbe_before, "untouched feed");
+    assert_ne!(
+        etag_of(&daemon, "/feeds/mfa.rss").await,
+        mfa_before,
+        "mfa got the Tokyo item"
+    );
+    assert_eq!(
+        etag_of(&daemon, "/feeds/uigur-sumbe.rss").await,
+        sumbe_before,
+        "untouched feed"
+    );
     daemon.stop().await;
 }
 
@@ -229,7 +370,11 @@ async fn etags_are_stable_across_identical_builds_and_change_with_content() {
 async fn healthz_and_metrics() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let daemon = Daemon::start(&sandbox).await;
-    let health = raw_client().get(daemon.url("/healthz")).send().await.unwrap();
+    let health = raw_client()
+        .get(daemon.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let metrics = daemon.get_text("/metrics").await;
     for needle in [

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod upstream;
+
 use std::path::{Path, PathBuf};
 
 use govfeeds::config::Config;
@@ -122,7 +124,11 @@ pub fn raw_status(addr: std::net::SocketAddr, method: &str, path: &str) -> u16 {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .expect("timeout");
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response);
@@ -142,13 +148,24 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `govfeeds serve` on the sandbox's config and waits until it answers.
     pub async fn start(sandbox: &Sandbox) -> Daemon {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (control, rx) = tokio::sync::mpsc::channel(4);
         let task = tokio::spawn(govfeeds::daemon::run(sandbox.config_path(), listener, rx));
-        let daemon = Daemon { addr, control, task };
+        let daemon = Daemon {
+            addr,
+            control,
+            task,
+        };
         for _ in 0..200 {
-            if raw_client().get(daemon.url("/metrics")).send().await.is_ok() {
+            if raw_client()
+                .get(daemon.url("/metrics"))
+                .send()
+                .await
+                .is_ok()
+            {
                 return daemon;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -161,12 +178,22 @@ impl Daemon {
     }
 
     pub async fn get_text(&self, path: &str) -> String {
-        raw_client().get(self.url(path)).send().await.expect("get").text().await.expect("text")
+        raw_client()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text")
     }
 
     /// Shuts the daemon down and checks it stopped cleanly.
     pub async fn stop(self) {
-        self.control.send(govfeeds::daemon::Control::Shutdown).await.expect("send");
+        self.control
+            .send(govfeeds::daemon::Control::Shutdown)
+            .await
+            .expect("send");
         let result = tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
             .await
             .expect("stopped within 10 s");

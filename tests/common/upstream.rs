@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 pub enum Mode {
     /// The dump, with an ETag; 304 when `If-None-Match` matches.
     Normal,
+    /// The dump, without validators.
+    NoValidators,
     /// This status, with `Retry-After` when given.
     Status(u16, Option<u64>),
     /// Waits this long before answering.
@@ -39,23 +41,37 @@ pub type Shared = Arc<Mutex<Upstream>>;
 
 impl Upstream {
     fn etag(&self) -> String {
-        format!("\"{:x}\"", self.body.len() * 31 + self.body.bytes().map(usize::from).sum::<usize>())
+        format!(
+            "\"{:x}\"",
+            self.body.len() * 31 + self.body.bytes().map(usize::from).sum::<usize>()
+        )
     }
 }
 
-/// Starts the upstream; returns its address and its shared state.
-pub async fn start(body: &str) -> (SocketAddr, Shared) {
+/// Starts the upstream on a thread of its own (so sync and async tests can use it);
+/// returns its address and its shared state.
+pub fn start(body: &str) -> (SocketAddr, Shared) {
     let shared: Shared = Arc::new(Mutex::new(Upstream {
         body: body.to_string(),
         mode: Mode::Normal,
         requests: Vec::new(),
         user_agents: Vec::new(),
     }));
-    let app = Router::new().fallback(answer).with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let app = Router::new()
+        .fallback(answer)
+        .with_state(Arc::clone(&shared));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
     });
     (addr, shared)
 }
@@ -63,23 +79,38 @@ pub async fn start(body: &str) -> (SocketAddr, Shared) {
 async fn answer(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     let (mode, body, etag) = {
         let mut up = shared.lock().unwrap();
-        let inm = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let inm = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         up.requests.push(inm);
-        let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         up.user_agents.push(ua);
         (up.mode.clone(), up.body.clone(), up.etag())
     };
     match mode {
         Mode::Normal => {
-            if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
                 return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
             }
             ([(header::ETAG, etag)], body).into_response()
         }
+        Mode::NoValidators => body.into_response(),
         Mode::Status(code, retry_after) => {
-            let mut response = (StatusCode::from_u16(code).unwrap(), "upstream error").into_response();
+            let mut response =
+                (StatusCode::from_u16(code).unwrap(), "upstream error").into_response();
             if let Some(secs) = retry_after {
-                response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, secs.into());
             }
             response
         }
@@ -90,9 +121,15 @@ async fn answer(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> R
         Mode::Huge(size) => {
             let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
             let chunks = size.div_ceil(chunk.len());
-            let stream = futures_util::stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+            let stream = futures_util::stream::iter(
+                (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
             Response::new(Body::from_stream(stream))
         }
-        Mode::RedirectLoop => (StatusCode::FOUND, [(header::LOCATION, uri.path().to_string())]).into_response(),
+        Mode::RedirectLoop => (
+            StatusCode::FOUND,
+            [(header::LOCATION, uri.path().to_string())],
+        )
+            .into_response(),
     }
 }

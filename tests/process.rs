@@ -1,0 +1,212 @@
+//! `govfeeds serve` and `govfeeds build` as processes: signals, reload, shutdown, and
+//! `kill -9` at arbitrary moments.
+
+mod common;
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, parse_feed};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn spawn(sandbox: &Sandbox, command: &str, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args([command, "--config", sandbox.config_path().to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// GETs `path` with a short timeout; `None` when nothing answers.
+fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .ok()?;
+    let r = client.get(format!("http://{addr}{path}")).send().ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.text().ok()?))
+}
+
+fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn serve_sandbox(dumps: &[&str]) -> (Sandbox, SocketAddr) {
+    let sandbox = Sandbox::new(dumps);
+    let port = free_port();
+    sandbox.append_config(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    (sandbox, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    let log = sandbox.path("serve.log");
+    let mut child = spawn(&sandbox, "serve", &log);
+    assert!(wait_until(Duration::from_secs(30), || get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+
+    let good = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    std::fs::write(
+        sandbox.config_path(),
+        good.replace("max_items = 50", "max_items = \"many\""),
+    )
+    .unwrap();
+    signal(&child, "HUP");
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("reload rejected")
+    }));
+    let (status, body) = get(addr, "/feeds/all.atom").unwrap();
+    assert_eq!((status, body.matches("<entry>").count()), (200, 20));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+
+    // A good config with a new dump is picked up by the next SIGHUP.
+    std::fs::write(sandbox.config_path(), good).unwrap();
+    sandbox.add_dump("update.txt");
+    signal(&child, "HUP");
+    assert!(wait_until(Duration::from_secs(10), || {
+        get(addr, "/feeds/all.atom").is_some_and(|(_, b)| b.matches("<entry>").count() == 24)
+    }));
+
+    let stopping = Instant::now();
+    signal(&child, "TERM");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "did not exit within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("stopped"), "{log}");
+}
+
+/// A dump of `n` distinct items over several entities.
+fn synthetic_dump(path: &Path, n: usize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(File::create(path).unwrap());
+    writeln!(out, "Enbekshi QazaQ\n\nWorld\n").unwrap();
+    let slugs = [
+        "mfa-madrid",
+        "mti",
+        "minfin",
+        "kostanai-kalasy-akimat",
+        "edu",
+        "ps",
+    ];
+    for i in 0..n {
+        let day = 1 + i % 28;
+        writeln!(
+            out,
+            "Synthetic news item number {i} on cooperation {day:02}.03.2026"
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "The meeting number {i} was held today.During the meeting the parties discussed {} topics of mutual interest and agreed to continue the dialogue. {}Source : https://www.gov.kz/memleket/entities/{}/press/news/details/{}?lang=kk",
+            i % 97,
+            "Further details were given. ".repeat(8),
+            slugs[i % slugs.len()],
+            2_000_000 + i
+        )
+        .unwrap();
+    }
+}
+
+fn check_state(sandbox: &Sandbox) -> i64 {
+    let db = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let count: i64 = db
+        .query_row("SELECT COUNT(*) FROM item", [], |r| r.get(0))
+        .unwrap();
+    let feeds = sandbox.path("var/public/feeds");
+    if feeds.exists() {
+        for entry in std::fs::read_dir(feeds).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rss" || e == "atom") {
+                parse_feed(&path);
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
+    let n = 6000;
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    // A first good build to have feeds on disk.
+    let first = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    synthetic_dump(&sandbox.path("config/dumps/big.txt"), n);
+    let log = sandbox.path("kill.log");
+    for (round, delay_ms) in [40u64, 150, 400, 900].into_iter().enumerate() {
+        let command = if round % 2 == 0 { "build" } else { "serve" };
+        let mut child = spawn(&sandbox, command, &log);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let count = check_state(&sandbox);
+        assert!(
+            count == 20 || count == 20 + n as i64,
+            "round {round}: a batch is all or nothing, got {count}"
+        );
+    }
+    // A clean restart of the daemon: it comes up and ends with everything, once.
+    let mut child = spawn(&sandbox, "serve", &log);
+    assert!(wait_until(Duration::from_secs(60), || get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(check_state(&sandbox), 20 + n as i64);
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.path("var/public/feeds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files cleaned up: {leftovers:?}");
+}
