@@ -174,6 +174,20 @@ pub fn describe(config: &Config) -> String {
         "dedup:       ignoring query parameters {}",
         config.ignore_params.patterns.join(", ")
     );
+    let fetch = &config.fetch;
+    let _ = writeln!(
+        out,
+        "listen:      {} (govfeeds serve)",
+        config.server.listen
+    );
+    let _ = writeln!(
+        out,
+        "fetch:       connect {}s, total {}s, body up to {} MiB, backoff up to {}s",
+        fetch.connect_timeout.as_secs(),
+        fetch.timeout.as_secs(),
+        fetch.max_body_bytes / (1024 * 1024),
+        fetch.max_backoff.as_secs()
+    );
     let _ = writeln!(out, "sources:");
     for s in &config.sources {
         let input = match &s.kind {

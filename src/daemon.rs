@@ -68,16 +68,10 @@ pub async fn run(
         max_age(engine.config()),
     ));
 
-    let (stop_server, server_stopped) = watch::channel(false);
-    let app = serve::router(Arc::clone(&state));
-    let mut server_rx = server_stopped.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_rx.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let (stop_server, mut server_stopped) = watch::channel(false);
+    let server = tokio::spawn(serve::serve(listener, Arc::clone(&state), async move {
+        let _ = server_stopped.wait_for(|s| *s).await;
+    }));
     info!(listen = %engine.config().server.listen, "serving");
     notify(&[
         NotifyState::Ready,
@@ -103,9 +97,8 @@ pub async fn run(
     notify(&[NotifyState::Stopping]);
     let _ = stop_server.send(true);
     generation.stop().await;
-    match server.await {
-        Ok(result) => result?,
-        Err(e) => error!("server task: {e}"),
+    if let Err(e) = server.await {
+        error!("server task: {e}");
     }
     info!("stopped");
     Ok(())

@@ -12,15 +12,16 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::Response;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use headers::{ETag, HeaderMapExt, IfModifiedSince, IfNoneMatch, LastModified};
+use chrono::Utc;
+use headers::{ETag, HeaderMapExt, IfModifiedSince, IfNoneMatch};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tracing::warn;
 
 use crate::render::Document;
 use crate::status::Status;
@@ -33,6 +34,7 @@ pub struct Resource {
     gzip: Variant,
     br: Variant,
     last_modified: SystemTime,
+    last_modified_value: HeaderValue,
     sha256: String,
 }
 
@@ -123,6 +125,7 @@ fn resource(doc: &Document, sha256: String, last_modified: SystemTime) -> Option
         gzip: Variant::new(gzip, &format!("{tag}.gz"))?,
         br: Variant::new(br, &format!("{tag}.br"))?,
         last_modified,
+        last_modified_value: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified)).ok()?,
         sha256,
     })
 }
@@ -158,18 +161,69 @@ fn cache_control(secs: i64) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("public, max-age=60"))
 }
 
-/// The router: one handler for every path.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new().fallback(handle).with_state(state)
+/// The response type: the whole body is in memory.
+pub type Response = http::Response<Full<Bytes>>;
+
+/// How long shutdown waits for open connections to finish their responses.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves HTTP/1.1 on `listener` until `shutdown` completes, then stops accepting and lets
+/// the open connections finish (at most [`DRAIN`]).
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(30))
+        .writev(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = Arc::clone(&state);
+        let service = hyper::service::service_fn(move |request| {
+            let response = handle(&state, &request);
+            async move { Ok::<_, std::convert::Infallible>(response) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("connections still open after {DRAIN:?}; closing them");
+    }
 }
 
-async fn handle(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let path = uri.path();
+/// Answers one request.
+pub fn handle(state: &AppState, request: &Request<Incoming>) -> Response {
+    respond(
+        state,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    )
+}
+
+fn respond(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Response {
     let dynamic = matches!(path, "/healthz" | "/metrics");
     let snapshot = state.snapshot.load();
     let resource = snapshot.resources.get(path);
@@ -183,7 +237,6 @@ async fn handle(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let head = method == Method::HEAD;
     let mut response = match (path, resource) {
         ("/healthz", _) => match state.status.health(Utc::now()) {
             Ok(()) => plain(StatusCode::OK, "ok\n"),
@@ -200,11 +253,12 @@ async fn handle(
             );
             r
         }
-        (_, Some(resource)) => document(&state, resource, &headers),
+        (_, Some(resource)) => document(state, resource, headers),
         (_, None) => plain(StatusCode::NOT_FOUND, "not found\n"),
     };
-    if head {
-        *response.body_mut() = Body::empty();
+    if method == Method::HEAD {
+        // Content-Length stays: it is the length a GET would send.
+        *response.body_mut() = Full::default();
     }
     response
 }
@@ -215,16 +269,21 @@ fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Respo
         Coding::Gzip => &resource.gzip,
         Coding::Identity => &resource.identity,
     };
-    let not_modified = match request.typed_get::<IfNoneMatch>() {
-        Some(inm) => !inm.precondition_passes(&variant.etag),
+    let not_modified = match request.get(header::IF_NONE_MATCH) {
+        // Fast path: the client sends back exactly the tag we gave it.
+        Some(value) if value == variant.etag_value => true,
+        Some(_) => request
+            .typed_get::<IfNoneMatch>()
+            .is_some_and(|inm| !inm.precondition_passes(&variant.etag)),
         None => request
             .typed_get::<IfModifiedSince>()
             .is_some_and(|ims| !ims.is_modified(resource.last_modified)),
     };
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::new(Full::default());
     let h = response.headers_mut();
+    h.reserve(10);
     h.insert(header::ETAG, variant.etag_value.clone());
-    h.typed_insert(LastModified::from(resource.last_modified));
+    h.insert(header::LAST_MODIFIED, resource.last_modified_value.clone());
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::clone(&state.cache_control.load()),
@@ -257,7 +316,7 @@ fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Respo
         header::CONTENT_LENGTH,
         HeaderValue::from(variant.body.len()),
     );
-    *response.body_mut() = Body::from(variant.body.clone());
+    *response.body_mut() = Full::new(variant.body.clone());
     response
 }
 
@@ -271,6 +330,16 @@ enum Coding {
 /// The client's preferred coding among brotli, gzip and none (brotli wins ties).
 fn negotiate(request: &HeaderMap) -> Coding {
     use fly_accept_encoding::Encoding;
+    // Fast paths for the commonest exact values.
+    match request
+        .get(header::ACCEPT_ENCODING)
+        .map(HeaderValue::as_bytes)
+    {
+        None => return Coding::Identity,
+        Some(b"gzip") => return Coding::Gzip,
+        Some(b"br") => return Coding::Br,
+        _ => {}
+    }
     let Ok(offers) = fly_accept_encoding::encodings(request) else {
         return Coding::Identity;
     };
@@ -293,7 +362,7 @@ fn negotiate(request: &HeaderMap) -> Coding {
 }
 
 fn plain(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(
@@ -306,13 +375,4 @@ fn plain(status: StatusCode, body: &str) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// The `STATUS=` line and log line for a finished build.
-pub fn describe_snapshot(snapshot: &Snapshot, at: DateTime<Utc>) -> String {
-    format!(
-        "{} documents published, last build {}",
-        snapshot.len(),
-        at.format("%Y-%m-%d %H:%M:%S UTC")
-    )
 }

@@ -166,6 +166,46 @@ fn unknown_source_kind() {
 }
 
 #[test]
+fn bad_listen_address() {
+    case(
+        "listen = \"127.0.0.1:8080\"",
+        "listen = \"localhost\"",
+        "server.listen",
+        "address and port",
+    );
+}
+
+#[test]
+fn path_and_url_together() {
+    case(
+        "path = \"dumps/*.txt\"",
+        "path = \"dumps/*.txt\"\nurl = \"https://example.org/d.txt\"",
+        "source[0].path",
+        "`path` or `url`, not both",
+    );
+}
+
+#[test]
+fn url_that_is_not_http() {
+    case(
+        "path = \"dumps/*.txt\"",
+        "url = \"ftp://example.org/d.txt\"",
+        "source[0].url",
+        "absolute http(s) URL",
+    );
+}
+
+#[test]
+fn timeout_out_of_range() {
+    case(
+        "timeout_secs = 60",
+        "timeout_secs = 0",
+        "fetch.timeout_secs",
+        "from 1 to 3600",
+    );
+}
+
+#[test]
 fn syntax_error() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     sandbox.edit_config("language = \"en\"", "language = \"en");

@@ -12,25 +12,22 @@ use govfeeds::build;
 
 const SEED: &str = include_str!("fixtures/seed.txt");
 
-/// A sandbox whose only source is the upstream at `addr` (plus options in `fetch`).
-fn polled(addr: std::net::SocketAddr, schedule: &str, fetch: &str) -> Sandbox {
+/// A sandbox whose only source is the upstream at `addr`, with `[fetch]` settings.
+fn polled(addr: std::net::SocketAddr, schedule: &str, fetch: &[(&str, &str)]) -> Sandbox {
     let sandbox = Sandbox::new(&[]);
-    sandbox.edit_config(
-        "path = \"dumps/*.txt\"",
-        &format!("url = \"http://{addr}/dump.txt\""),
-    );
-    sandbox.edit_config(
-        "schedule = \"*/15 * * * *\"",
-        &format!("schedule = \"{schedule}\""),
-    );
-    sandbox.append_config(&format!("[fetch]\n{fetch}\n"));
+    sandbox.set_key("path", &format!("\"http://{addr}/dump.txt\""));
+    sandbox.edit_config("path = \"http", "url = \"http");
+    sandbox.set_key("schedule", &format!("\"{schedule}\""));
+    for (key, value) in fetch {
+        sandbox.set_key(key, value);
+    }
     sandbox
 }
 
 #[test]
 fn conditional_get_ingests_once_then_gets_304_and_writes_nothing() {
     let (addr, upstream) = upstream::start(SEED);
-    let sandbox = polled(addr, "*/15 * * * *", "");
+    let sandbox = polled(addr, "*/15 * * * *", &[]);
     let first = build::run(sandbox.config()).unwrap();
     assert_eq!((first.read, first.new), (20, 20), "{first}");
     assert_eq!(sandbox.feed("mfa", "atom").entries.len(), 6);
@@ -77,7 +74,7 @@ fn conditional_get_ingests_once_then_gets_304_and_writes_nothing() {
 fn an_unchanged_body_without_validators_is_not_ingested_again() {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = Mode::NoValidators;
-    let sandbox = polled(addr, "*/15 * * * *", "");
+    let sandbox = polled(addr, "*/15 * * * *", &[]);
     assert_eq!(build::run(sandbox.config()).unwrap().new, 20);
     let again = build::run(sandbox.config()).unwrap();
     assert_eq!(
@@ -96,7 +93,7 @@ fn an_unchanged_body_without_validators_is_not_ingested_again() {
     );
 }
 
-fn failing(mode: Mode, fetch: &str) -> (build::Summary, Duration) {
+fn failing(mode: Mode, fetch: &[(&str, &str)]) -> (build::Summary, Duration) {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = mode;
     let sandbox = polled(addr, "*/15 * * * *", fetch);
@@ -115,13 +112,16 @@ fn failing(mode: Mode, fetch: &str) -> (build::Summary, Duration) {
 
 #[test]
 fn server_errors_fail_the_source_only() {
-    let (summary, _) = failing(Mode::Status(500, None), "");
+    let (summary, _) = failing(Mode::Status(500, None), &[]);
     assert!(summary.failed[0].1.contains("HTTP status 500"), "{summary}");
 }
 
 #[test]
 fn slow_upstreams_time_out() {
-    let (summary, took) = failing(Mode::Slow(Duration::from_secs(30)), "timeout_secs = 1");
+    let (summary, took) = failing(
+        Mode::Slow(Duration::from_secs(30)),
+        &[("timeout_secs", "1")],
+    );
     assert!(summary.failed[0].1.contains("timed out"), "{summary}");
     assert!(
         took < Duration::from_secs(10),
@@ -131,7 +131,7 @@ fn slow_upstreams_time_out() {
 
 #[test]
 fn oversized_bodies_are_cut_off() {
-    let (summary, _) = failing(Mode::Huge(3 * 1024 * 1024), "max_body_mib = 1");
+    let (summary, _) = failing(Mode::Huge(3 * 1024 * 1024), &[("max_body_mib", "1")]);
     assert!(
         summary.failed[0]
             .1
@@ -142,7 +142,7 @@ fn oversized_bodies_are_cut_off() {
 
 #[test]
 fn redirect_loops_are_bounded() {
-    let (summary, _) = failing(Mode::RedirectLoop, "");
+    let (summary, _) = failing(Mode::RedirectLoop, &[]);
     assert!(summary.failed[0].1.contains("redirect"), "{summary}");
 }
 
@@ -150,7 +150,7 @@ fn redirect_loops_are_bounded() {
 fn failures_are_counted_across_runs_and_cleared_by_a_success() {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = Mode::Status(503, Some(120));
-    let sandbox = polled(addr, "*/15 * * * *", "");
+    let sandbox = polled(addr, "*/15 * * * *", &[]);
     for _ in 0..2 {
         build::run(sandbox.config()).unwrap();
     }
@@ -181,7 +181,7 @@ fn failures_are_counted_across_runs_and_cleared_by_a_success() {
 async fn retry_after_is_reported_to_the_scheduler() {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = Mode::Status(429, Some(120));
-    let sandbox = polled(addr, "*/15 * * * *", "");
+    let sandbox = polled(addr, "*/15 * * * *", &[]);
     let engine = std::sync::Arc::new(build::Engine::open(sandbox.config()).unwrap());
     let source = engine.config().sources[0].clone();
     let run = engine.run_source(&source).await.unwrap();
@@ -193,7 +193,7 @@ async fn retry_after_is_reported_to_the_scheduler() {
 async fn the_daemon_picks_up_upstream_changes_and_reports_failures() {
     let (addr, upstream) = upstream::start(SEED);
     // Every second (6 fields, seconds first).
-    let sandbox = polled(addr, "* * * * * *", "timeout_secs = 2");
+    let sandbox = polled(addr, "* * * * * *", &[("timeout_secs", "2")]);
     let daemon = Daemon::start(&sandbox).await;
     assert_eq!(
         daemon

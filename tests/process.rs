@@ -62,7 +62,7 @@ fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
 fn serve_sandbox(dumps: &[&str]) -> (Sandbox, SocketAddr) {
     let sandbox = Sandbox::new(dumps);
     let port = free_port();
-    sandbox.append_config(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    sandbox.set_key("listen", &format!("\"127.0.0.1:{port}\""));
     (sandbox, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
@@ -209,4 +209,50 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temp files cleaned up: {leftovers:?}");
+}
+
+#[test]
+fn talks_to_systemd_through_notify_socket() {
+    use std::os::unix::net::UnixDatagram;
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    let socket_path = sandbox.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["serve", "--config", sandbox.config_path().to_str().unwrap()])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut messages = String::new();
+    let receive_until = |needle: &str, messages: &mut String| {
+        let mut buf = [0u8; 4096];
+        while !messages.contains(needle) {
+            let n = socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("waiting for {needle}: {e}; got {messages}"));
+            messages.push_str(&String::from_utf8_lossy(&buf[..n]));
+            messages.push('\n');
+        }
+    };
+    receive_until("READY=1", &mut messages);
+    // Ready means serving.
+    assert_eq!(get(addr, "/healthz").unwrap().0, 200);
+    assert!(
+        messages.contains("STATUS=serving 19 documents"),
+        "{messages}"
+    );
+    receive_until("WATCHDOG=1", &mut messages);
+    signal(&child, "HUP");
+    receive_until("RELOADING=1", &mut messages);
+    assert!(messages.contains("MONOTONIC_USEC="), "{messages}");
+    messages.clear();
+    receive_until("READY=1", &mut messages);
+    signal(&child, "TERM");
+    receive_until("STOPPING=1", &mut messages);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

@@ -97,6 +97,25 @@ pub fn assert_well_formed(xml: &[u8]) {
 }
 
 impl Sandbox {
+    /// Sets the first `key = ...` line of the config to `key = value` (value in TOML syntax).
+    pub fn set_key(&self, key: &str, value: &str) {
+        let text = std::fs::read_to_string(self.config_path()).expect("read config");
+        let mut done = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                if !done && line.starts_with(&format!("{key} =")) {
+                    done = true;
+                    format!("{key} = {value}")
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        assert!(done, "config has no key {key}");
+        std::fs::write(self.config_path(), lines.join("\n") + "\n").expect("write config");
+    }
+
     /// Appends TOML to the sandbox's config (new tables, or `[[source]]` entries).
     pub fn append_config(&self, toml: &str) {
         let mut text = std::fs::read_to_string(self.config_path()).expect("read config");
