@@ -15,6 +15,10 @@ use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::publish;
 use crate::render::{self, Document};
+use sha2::{Digest, Sha256};
+
+use crate::item::Item;
+use crate::source::feed::{self, FeedOrigin};
 use crate::source::fetch::{Fetched, Fetcher, Validators};
 use crate::source::{self, Read};
 use crate::store::{FileState, Outcome, SourceState, Store, StoreError};
@@ -175,18 +179,32 @@ pub fn run(config: Config) -> Result<Summary, BuildError> {
     })
 }
 
-/// A source's input for one run.
-#[derive(Debug, Clone, Default)]
-struct Input {
-    /// Files to read: a key for change tracking (path or URL) and the path to read.
-    files: Vec<(String, PathBuf)>,
-    /// New HTTP validators, saved once the body is ingested.
-    validators: Option<Validators>,
+/// One file of a source's input.
+#[derive(Debug, Clone)]
+struct InputFile {
+    /// Key for change tracking: the path, or the URL it was fetched from.
+    key: String,
+    /// Where to read it.
+    path: PathBuf,
+    /// How to read it.
+    format: Format,
+    /// HTTP validators to remember (under a source or source/entity key) once it is ingested.
+    validators: Option<(String, Validators)>,
 }
 
-/// A source's input, ready for [`Engine::ingest`].
+#[derive(Debug, Clone)]
+enum Format {
+    Dump,
+    Feed(FeedOrigin),
+}
+
+/// A source's input, ready for [`Engine::ingest`]: the files that arrived, and why others
+/// did not.
 #[derive(Debug)]
-pub struct Prepared(Result<Input, SourceFailure>);
+pub struct Prepared {
+    files: Vec<InputFile>,
+    failure: Option<SourceFailure>,
+}
 
 /// Everything a build needs: the config, the store and the HTTP client.
 pub struct Engine {
@@ -261,23 +279,73 @@ impl Engine {
         self.ingest(source, prepared).await
     }
 
-    /// Gets a source's input: lists its files, or fetches its URL. Safe to abandon midway.
+    /// Gets a source's input: lists its files, or fetches its URLs. Safe to abandon midway.
     pub async fn prepare(&self, source: &SourceConfig) -> Prepared {
-        Prepared(match &source.kind {
-            SourceKind::DumpFiles { pattern } => source::dump_files(pattern)
-                .map(|files| Input {
-                    files: files
+        let mut prepared = Prepared {
+            files: Vec::new(),
+            failure: None,
+        };
+        match &source.kind {
+            SourceKind::DumpFiles { pattern } => match source::dump_files(pattern) {
+                Ok(files) => {
+                    prepared.files = files
                         .into_iter()
-                        .map(|f| (f.to_string_lossy().into_owned(), f))
-                        .collect(),
-                    validators: None,
-                })
-                .map_err(|message| SourceFailure {
-                    message,
-                    retry_after: None,
-                }),
-            SourceKind::DumpUrl { url } => self.fetch(source, url).await,
-        })
+                        .map(|path| InputFile {
+                            key: path.to_string_lossy().into_owned(),
+                            path,
+                            format: Format::Dump,
+                            validators: None,
+                        })
+                        .collect();
+                }
+                Err(message) => {
+                    prepared.failure = Some(SourceFailure {
+                        message,
+                        retry_after: None,
+                    })
+                }
+            },
+            SourceKind::DumpUrl { url } => {
+                self.fetch(&mut prepared, &source.name, url, Format::Dump)
+                    .await;
+            }
+            SourceKind::Feed { url, ministry } => {
+                let origin = FeedOrigin {
+                    source: source.name.clone(),
+                    url: url.clone(),
+                    entity: None,
+                    pinned_feed: ministry.clone(),
+                };
+                self.fetch(&mut prepared, &source.name, url, Format::Feed(origin))
+                    .await;
+            }
+            SourceKind::GovKz {
+                entities,
+                lang,
+                endpoint,
+                pause,
+            } => {
+                // One entity at a time, with a pause between requests.
+                for (i, entity) in entities.iter().enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(*pause).await;
+                    }
+                    let Some(url) = SourceKind::govkz_url(endpoint, entity, lang) else {
+                        continue;
+                    };
+                    let origin = FeedOrigin {
+                        source: source.name.clone(),
+                        url: url.clone(),
+                        entity: Some(entity.clone()),
+                        pinned_feed: None,
+                    };
+                    let key = format!("{}/{entity}", source.name);
+                    self.fetch(&mut prepared, &key, &url, Format::Feed(origin))
+                        .await;
+                }
+            }
+        }
+        prepared
     }
 
     /// Ingests a prepared input in one transaction on a blocking thread, and records the
@@ -289,17 +357,21 @@ impl Engine {
     ) -> Result<SourceRun, BuildError> {
         let engine = Arc::clone(self);
         let source = source.clone();
-        tokio::task::spawn_blocking(move || engine.ingest_blocking(&source, prepared.0))
+        tokio::task::spawn_blocking(move || engine.ingest_blocking(&source, prepared))
             .await
             .map_err(|e| BuildError::Task(e.to_string()))?
     }
 
-    /// Fetches a URL source into the state folder; no files when it did not change.
-    async fn fetch(&self, source: &SourceConfig, url: &url::Url) -> Result<Input, SourceFailure> {
-        let state = self.source_state(&source.name).map_err(|e| SourceFailure {
-            message: e.to_string(),
-            retry_after: None,
-        })?;
+    /// Fetches `url` into the state folder with the validators remembered under `key`; adds
+    /// the body to `prepared`, nothing on a 304, or a failure.
+    async fn fetch(&self, prepared: &mut Prepared, key: &str, url: &url::Url, format: Format) {
+        let state = match self.source_state(key) {
+            Ok(state) => state,
+            Err(e) => {
+                add_failure(prepared, format!("{key}: {e}"), None);
+                return;
+            }
+        };
         let validators = Validators {
             etag: state.etag,
             last_modified: state.last_modified,
@@ -309,20 +381,16 @@ impl Engine {
             .paths
             .state_dir
             .join("fetch")
-            .join(format!("{}.dump", sanitize(&source.name)));
+            .join(format!("{}.body", sanitize(key)));
         match self.fetcher.fetch(url, &validators, &dest).await {
-            Ok(Fetched::NotModified) => {
-                info!(source = %source.name, "not modified");
-                Ok(Input::default())
-            }
-            Ok(Fetched::Body { path, validators }) => Ok(Input {
-                files: vec![(url.to_string(), path)],
-                validators: Some(validators),
+            Ok(Fetched::NotModified) => info!(source = %key, "not modified"),
+            Ok(Fetched::Body { path, validators }) => prepared.files.push(InputFile {
+                key: url.to_string(),
+                path,
+                format,
+                validators: Some((key.to_string(), validators)),
             }),
-            Err(e) => Err(SourceFailure {
-                message: format!("{url}: {e}"),
-                retry_after: e.retry_after(),
-            }),
+            Err(e) => add_failure(prepared, format!("{url}: {e}"), e.retry_after()),
         }
     }
 
@@ -331,24 +399,23 @@ impl Engine {
     fn ingest_blocking(
         &self,
         source: &SourceConfig,
-        input: Result<Input, SourceFailure>,
+        prepared: Prepared,
     ) -> Result<SourceRun, BuildError> {
         let mut store = self.store();
-        let mut state = store.source_state(&source.name)?;
         let mut summary = Summary::default();
-        let (failure, validators) = match input {
-            Ok(input) => (
-                ingest_files(&mut store, &self.config, source, &input.files, &mut summary)?.err(),
-                input.validators,
-            ),
-            Err(f) => (Some(f), None),
-        };
+        let mut failure = prepared.failure;
+        if let Some(f) = ingest_files(
+            &mut store,
+            &self.config,
+            source,
+            &prepared.files,
+            &mut summary,
+        )? {
+            merge_failure(&mut failure, f);
+        }
+        let mut state = store.source_state(&source.name)?;
         match &failure {
             None => {
-                if let Some(v) = validators {
-                    state.etag = v.etag;
-                    state.last_modified = v.last_modified;
-                }
                 state.last_success = Some(Utc::now());
                 state.last_error = None;
                 state.consecutive_failures = 0;
@@ -400,6 +467,28 @@ impl Engine {
     }
 }
 
+fn add_failure(prepared: &mut Prepared, message: String, retry_after: Option<Duration>) {
+    merge_failure(
+        &mut prepared.failure,
+        SourceFailure {
+            message,
+            retry_after,
+        },
+    );
+}
+
+/// Folds another failure into `into`: messages joined, the longest `Retry-After` kept.
+fn merge_failure(into: &mut Option<SourceFailure>, other: SourceFailure) {
+    match into {
+        None => *into = Some(other),
+        Some(f) => {
+            f.message.push_str("; ");
+            f.message.push_str(&other.message);
+            f.retry_after = f.retry_after.max(other.retry_after);
+        }
+    }
+}
+
 /// A source name as a file name.
 fn sanitize(name: &str) -> String {
     name.chars()
@@ -413,83 +502,129 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
-/// Reads `files` (key for change tracking, path to read) into the store in one transaction.
-/// The outer error stops the build; the inner one fails only this source.
+/// Reads `files` into the store in one transaction. A file that cannot be read or parsed
+/// is reported (the returned failure) and skipped; the others are still ingested.
 fn ingest_files(
     store: &mut Store,
     config: &Config,
     source: &SourceConfig,
-    files: &[(String, PathBuf)],
+    files: &[InputFile],
     summary: &mut Summary,
-) -> Result<Result<(), SourceFailure>, BuildError> {
+) -> Result<Option<SourceFailure>, BuildError> {
     let classifier = Classifier::new(config);
-    let fail = |message: String| {
-        Ok(Err(SourceFailure {
-            message,
-            retry_after: None,
-        }))
-    };
     let now = Utc::now()
         .with_timezone(&config.site.timezone)
         .fixed_offset();
     let now = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into());
+    let mut failure = None;
     let mut batch = store.batch()?;
-    for (key, file) in files {
-        let state = match file_state(file) {
-            Ok(state) => state,
-            Err(e) => return fail(format!("{}: {e}", file.display())),
+    for file in files {
+        let fail = |failure: &mut Option<SourceFailure>, message: String| {
+            merge_failure(
+                failure,
+                SourceFailure {
+                    message,
+                    retry_after: None,
+                },
+            );
         };
-        if let Some(known) = batch.file_state(&source.name, key)? {
+        let state = match file_state(&file.path) {
+            Ok(state) => state,
+            Err(e) => {
+                fail(&mut failure, format!("{}: {e}", file.path.display()));
+                continue;
+            }
+        };
+        if let Some(known) = batch.file_state(&source.name, &file.key)? {
             let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
             // Touched or downloaded again but not changed: same size, same content.
             let same_content = !same_stat
                 && known.size == state.size
-                && source::sha256_file(file).is_ok_and(|h| h == known.sha256);
+                && source::sha256_file(&file.path).is_ok_and(|h| h == known.sha256);
             if same_stat || same_content {
                 if same_content {
                     let sha256 = known.sha256;
-                    batch.record_file(&source.name, key, &FileState { sha256, ..state })?;
+                    batch.record_file(&source.name, &file.key, &FileState { sha256, ..state })?;
+                }
+                if let Some((key, v)) = &file.validators {
+                    batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
                 }
                 summary.files_unchanged += 1;
                 continue;
             }
         }
-        let mut reads = match source::DumpFile::open(file, config) {
-            Ok(reads) => reads,
-            Err(e) => return fail(format!("{}: {e}", file.display())),
+        let mut store_item =
+            |item: &Item, batch: &mut crate::store::Batch<'_>| -> Result<(), BuildError> {
+                summary.read += 1;
+                let feed = match &item.pinned_feed {
+                    Some(feed) => feed.clone(),
+                    None => {
+                        classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html)
+                    }
+                };
+                match batch.upsert(item, &feed, &source.name, now)? {
+                    Outcome::New => summary.new += 1,
+                    Outcome::Updated => summary.updated += 1,
+                    Outcome::Unchanged => summary.unchanged += 1,
+                }
+                Ok(())
+            };
+        let sha256 = match &file.format {
+            Format::Dump => {
+                let mut reads = match source::DumpFile::open(&file.path, config) {
+                    Ok(reads) => reads,
+                    Err(e) => {
+                        fail(&mut failure, format!("{}: {e}", file.path.display()));
+                        continue;
+                    }
+                };
+                for read in reads.by_ref() {
+                    match read {
+                        Read::Item(item, at, warning) => {
+                            if let Some(message) = warning {
+                                warn!("{at}: {message}");
+                                summary.degraded += 1;
+                            }
+                            store_item(&item, &mut batch)?;
+                        }
+                        Read::Skipped(at, reason) => {
+                            warn!("{at}: {reason}");
+                            *summary.skipped.entry(reason.label()).or_default() += 1;
+                        }
+                    }
+                }
+                reads.sha256()
+            }
+            Format::Feed(origin) => {
+                let bytes = match std::fs::read(&file.path) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        fail(&mut failure, format!("{}: {e}", file.path.display()));
+                        continue;
+                    }
+                };
+                let feed = match feed::parse(&bytes, origin) {
+                    Ok(feed) => feed,
+                    Err(message) => {
+                        fail(&mut failure, format!("{}: {message}", origin.url));
+                        continue;
+                    }
+                };
+                for item in feed::items(&feed, origin, config, now) {
+                    store_item(&item, &mut batch)?;
+                }
+                crate::text::hex(&Sha256::digest(&bytes))
+            }
         };
         summary.files += 1;
-        for read in reads.by_ref() {
-            match read {
-                Read::Item(item, at, warning) => {
-                    if let Some(message) = warning {
-                        warn!("{at}: {message}");
-                        summary.degraded += 1;
-                    }
-                    summary.read += 1;
-                    let feed = classifier.feed_for(
-                        item.entity.as_deref(),
-                        &item.title,
-                        &item.content_html,
-                    );
-                    match batch.upsert(&item, &feed, &source.name, now)? {
-                        Outcome::New => summary.new += 1,
-                        Outcome::Updated => summary.updated += 1,
-                        Outcome::Unchanged => summary.unchanged += 1,
-                    }
-                }
-                Read::Skipped(at, reason) => {
-                    warn!("{at}: {reason}");
-                    *summary.skipped.entry(reason.label()).or_default() += 1;
-                }
-            }
+        batch.record_file(&source.name, &file.key, &FileState { sha256, ..state })?;
+        if let Some((key, v)) = &file.validators {
+            batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
         }
-        let sha256 = reads.sha256();
-        batch.record_file(&source.name, key, &FileState { sha256, ..state })?;
     }
     batch.commit()?;
     info!(source = %source.name, files = files.len(), "source read");
-    Ok(Ok(()))
+    Ok(failure)
 }
 
 /// Size and mtime of `path` (the hash is filled in once the content has been read).

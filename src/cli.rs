@@ -197,6 +197,20 @@ pub fn describe(config: &Config) -> String {
                 format!("dump {pattern} ({files})")
             }
             SourceKind::DumpUrl { url } => format!("dump {url}"),
+            SourceKind::Feed { url, ministry } => match ministry {
+                Some(m) => format!("feed {url} (all items to {m})"),
+                None => format!("feed {url}"),
+            },
+            SourceKind::GovKz {
+                entities,
+                lang,
+                endpoint,
+                pause,
+            } => format!(
+                "govkz {} ({lang}) from {endpoint}, {} ms apart",
+                entities.join(", "),
+                pause.as_millis()
+            ),
         };
         let every = s
             .schedule

@@ -110,6 +110,33 @@ pub enum SourceKind {
         /// Where to fetch it.
         url: Url,
     },
+    /// An RSS, Atom or JSON feed polled over HTTP.
+    Feed {
+        /// Where to fetch it.
+        url: Url,
+        /// Put every item in this feed id instead of attributing it by its link.
+        ministry: Option<String>,
+    },
+    /// gov.kz's official per-entity RSS, one poll per entity.
+    GovKz {
+        /// The entity slugs to poll.
+        entities: Vec<String>,
+        /// The language of the feeds (kk, ru or en).
+        lang: String,
+        /// The URL template, with `{entity}` and `{lang}`.
+        endpoint: String,
+        /// The pause between two entities' requests.
+        pause: std::time::Duration,
+    },
+}
+
+impl SourceKind {
+    /// The URL of a gov.kz entity feed.
+    pub fn govkz_url(endpoint: &str, entity: &str, lang: &str) -> Option<Url> {
+        crate::identity::parse_source_url(
+            &endpoint.replace("{entity}", entity).replace("{lang}", lang),
+        )
+    }
 }
 
 /// One `[[ministry]]`.
@@ -258,17 +285,27 @@ struct RawDedup {
 #[serde(deny_unknown_fields)]
 struct RawSource {
     name: Spanned<String>,
-    kind: RawSourceKind,
+    kind: Spanned<RawSourceKind>,
     path: Option<Spanned<String>>,
     url: Option<Spanned<String>>,
+    ministry: Option<Spanned<String>>,
+    entities: Option<Spanned<Vec<Spanned<String>>>>,
+    lang: Option<Spanned<String>>,
+    endpoint: Option<Spanned<String>>,
+    pause_ms: Option<Spanned<i64>>,
     schedule: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum RawSourceKind {
     Dump,
+    Feed,
+    Govkz,
 }
+
+/// gov.kz's official RSS endpoint; tests point `endpoint` at 127.0.0.1.
+pub const GOVKZ_ENDPOINT: &str = "https://www.gov.kz/api/v1/public/rss/{entity}/news/{lang}";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -467,6 +504,16 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
 
     let mut names = HashSet::new();
     let mut sources = Vec::new();
+    let raw_ministry_spans: Vec<(String, Range<usize>)> = raw
+        .sources
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.name.get_ref().trim().to_string(),
+                s.ministry.as_ref()?.span(),
+            ))
+        })
+        .collect();
     for s in raw.sources {
         sources.push(validate_source(ctx, s, &mut names)?);
     }
@@ -508,6 +555,22 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         },
     };
 
+    for s in &sources {
+        if let SourceKind::Feed {
+            ministry: Some(m), ..
+        } = &s.kind
+            && !ids.contains(m)
+        {
+            let span = raw_ministry_spans
+                .iter()
+                .find(|(n, _)| n == &s.name)
+                .map(|(_, sp)| sp.clone());
+            return Err(ctx.error(
+                span,
+                &format!("no ministry has id \"{m}\"; expected one of the [[ministry]] ids or the [unattributed] id"),
+            ));
+        }
+    }
     let fetch = validate_fetch(ctx, raw.fetch)?;
     let listen = match raw.server.listen {
         None => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -627,44 +690,146 @@ fn validate_source(
             ),
         )
     })?;
-    let kind = match (raw.kind, raw.path, raw.url) {
-        (RawSourceKind::Dump, Some(path), None) => {
-            let pattern = ctx.resolve(path.get_ref());
-            let pattern = pattern.to_string_lossy().into_owned();
-            let matches = glob::glob(&pattern).map_err(|e| {
-                ctx.at(
-                    &path,
-                    &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg),
-                )
-            })?;
-            if matches.filter_map(Result::ok).next().is_none() {
-                return Err(ctx.at(
-                    &path,
-                    &format!("no file matches {pattern}; expected an existing file or a glob that matches one"),
-                ));
-            }
-            SourceKind::DumpFiles { pattern }
-        }
-        (RawSourceKind::Dump, None, Some(url)) => {
-            let parsed = crate::identity::parse_source_url(url.get_ref())
-                .ok_or_else(|| ctx.at(&url, "expected an absolute http(s) URL"))?;
-            SourceKind::DumpUrl { url: parsed }
-        }
-        (RawSourceKind::Dump, Some(path), Some(_)) => {
-            return Err(ctx.at(&path, "a dump source takes `path` or `url`, not both"));
-        }
-        (RawSourceKind::Dump, None, None) => {
-            return Err(ctx.at(
-                &raw.name,
-                "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\") or `url`",
-            ));
-        }
-    };
+    let kind = validate_source_kind(ctx, &raw)?;
     Ok(SourceConfig {
         name,
         kind,
         schedule,
     })
+}
+
+/// Rejects a key that does not apply to the source's kind.
+fn reject<T>(
+    ctx: &Ctx<'_>,
+    value: &Option<Spanned<T>>,
+    key: &str,
+    kind: &str,
+) -> Result<(), ConfigError> {
+    match value {
+        Some(v) => Err(ctx.at(v, &format!("`{key}` does not apply to a {kind} source"))),
+        None => Ok(()),
+    }
+}
+
+fn required_url(ctx: &Ctx<'_>, raw: &RawSource, kind: &str) -> Result<Url, ConfigError> {
+    let url = raw
+        .url
+        .as_ref()
+        .ok_or_else(|| ctx.at(&raw.name, &format!("a {kind} source needs `url`")))?;
+    crate::identity::parse_source_url(url.get_ref())
+        .ok_or_else(|| ctx.at(url, "expected an absolute http(s) URL"))
+}
+
+fn validate_source_kind(ctx: &Ctx<'_>, raw: &RawSource) -> Result<SourceKind, ConfigError> {
+    match *raw.kind.get_ref() {
+        RawSourceKind::Dump => {
+            for (value, key) in [
+                (&raw.ministry, "ministry"),
+                (&raw.lang, "lang"),
+                (&raw.endpoint, "endpoint"),
+            ] {
+                reject(ctx, value, key, "dump")?;
+            }
+            reject(ctx, &raw.entities, "entities", "dump")?;
+            reject(ctx, &raw.pause_ms, "pause_ms", "dump")?;
+            match (&raw.path, &raw.url) {
+                (Some(path), None) => {
+                    let pattern = ctx.resolve(path.get_ref()).to_string_lossy().into_owned();
+                    let matches = glob::glob(&pattern).map_err(|e| {
+                        ctx.at(path, &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg))
+                    })?;
+                    if matches.filter_map(Result::ok).next().is_none() {
+                        return Err(ctx.at(
+                            path,
+                            &format!("no file matches {pattern}; expected an existing file or a glob that matches one"),
+                        ));
+                    }
+                    Ok(SourceKind::DumpFiles { pattern })
+                }
+                (None, Some(_)) => Ok(SourceKind::DumpUrl {
+                    url: required_url(ctx, raw, "dump")?,
+                }),
+                (Some(path), Some(_)) => Err(ctx.at(path, "a dump source takes `path` or `url`, not both")),
+                (None, None) => Err(ctx.at(
+                    &raw.name,
+                    "a dump source needs `path` (a file or a glob such as \"dumps/*.txt\") or `url`",
+                )),
+            }
+        }
+        RawSourceKind::Feed => {
+            reject(ctx, &raw.path, "path", "feed")?;
+            for (value, key) in [(&raw.lang, "lang"), (&raw.endpoint, "endpoint")] {
+                reject(ctx, value, key, "feed")?;
+            }
+            reject(ctx, &raw.entities, "entities", "feed")?;
+            reject(ctx, &raw.pause_ms, "pause_ms", "feed")?;
+            Ok(SourceKind::Feed {
+                url: required_url(ctx, raw, "feed")?,
+                ministry: raw.ministry.as_ref().map(|m| m.get_ref().clone()),
+            })
+        }
+        RawSourceKind::Govkz => {
+            reject(ctx, &raw.path, "path", "govkz")?;
+            reject(ctx, &raw.url, "url", "govkz")?;
+            reject(
+                ctx,
+                &raw.ministry,
+                "ministry",
+                "govkz (items go to their entity's ministry)",
+            )?;
+            let entities = raw
+                .entities
+                .as_ref()
+                .filter(|e| !e.get_ref().is_empty())
+                .ok_or_else(|| {
+                    ctx.at(
+                        &raw.name,
+                        "a govkz source needs `entities`, e.g. [\"mfa\", \"mti\"]",
+                    )
+                })?;
+            for e in entities.get_ref() {
+                if !is_feed_id(e.get_ref()) {
+                    return Err(ctx.at(e, "expected a gov.kz entity slug such as \"mfa-madrid\""));
+                }
+            }
+            let lang = match &raw.lang {
+                None => "en".to_string(),
+                Some(l) if matches!(l.get_ref().as_str(), "kk" | "ru" | "en") => {
+                    l.get_ref().clone()
+                }
+                Some(l) => return Err(ctx.at(l, "expected \"kk\", \"ru\" or \"en\"")),
+            };
+            let endpoint = raw
+                .endpoint
+                .as_ref()
+                .map_or(GOVKZ_ENDPOINT.to_string(), |e| e.get_ref().clone());
+            if !endpoint.contains("{entity}")
+                || SourceKind::govkz_url(&endpoint, "mfa", &lang).is_none()
+            {
+                let at = raw.endpoint.as_ref().map_or(raw.kind.span(), |e| e.span());
+                return Err(ctx.error(
+                    Some(at),
+                    "expected an http(s) URL template containing {entity} (and usually {lang})",
+                ));
+            }
+            let pause = std::time::Duration::from_millis(bounded(
+                ctx,
+                raw.pause_ms.clone(),
+                0..=60_000,
+                1000,
+            )?);
+            Ok(SourceKind::GovKz {
+                entities: entities
+                    .get_ref()
+                    .iter()
+                    .map(|e| e.get_ref().clone())
+                    .collect(),
+                lang,
+                endpoint,
+                pause,
+            })
+        }
+    }
 }
 
 fn validate_feed_name(

@@ -31,6 +31,27 @@ pub struct Item {
     pub summary: String,
     /// When the item was published.
     pub published: DateTime<FixedOffset>,
+    /// Authors' names.
+    pub authors: Vec<String>,
+    /// Categories from the source (the ministry is added when rendering).
+    pub categories: Vec<String>,
+    /// An image attached to the item.
+    pub enclosure: Option<Enclosure>,
+    /// The item's language tag, when the source says.
+    pub language: Option<String>,
+    /// The feed a source pins all its items to (`ministry = ...`), bypassing attribution.
+    pub pinned_feed: Option<String>,
+}
+
+/// An attached media object (RSS `enclosure`, Atom `link rel="enclosure"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enclosure {
+    /// Absolute URL.
+    pub url: String,
+    /// Media type, e.g. `image/jpeg`.
+    pub mime_type: String,
+    /// Length in bytes (0 when unknown).
+    pub length: u64,
 }
 
 impl Item {
@@ -70,6 +91,11 @@ impl Item {
             content_html: body.to_html(),
             summary: body.summary(),
             published: local_midnight(entry.date, config.site.timezone),
+            authors: Vec::new(),
+            categories: Vec::new(),
+            enclosure: None,
+            language: None,
+            pinned_feed: None,
         };
         (item, warning)
     }

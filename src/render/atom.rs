@@ -12,22 +12,27 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         .items
         .iter()
         .map(|item| Entry {
-            title: Text::plain(item.title.clone()),
+            title: Text {
+                lang: item.language.clone(),
+                ..Text::plain(item.title.clone())
+            },
             id: item.guid.clone(),
             updated: item.updated,
             published: Some(item.published),
-            authors: item
-                .entity
-                .iter()
-                .map(|entity| Person {
-                    name: entity.clone(),
+            authors: super::creators(item)
+                .into_iter()
+                .map(|name| Person {
+                    name,
                     ..Default::default()
                 })
                 .collect(),
-            categories: vec![Category {
-                term: doc.category_of(item),
-                ..Default::default()
-            }],
+            categories: std::iter::once(doc.category_of(item))
+                .chain(item.categories.iter().cloned())
+                .map(|term| Category {
+                    term,
+                    ..Default::default()
+                })
+                .collect(),
             links: item
                 .link
                 .iter()
@@ -37,11 +42,19 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
                     mime_type: Some("text/html".into()),
                     ..Default::default()
                 })
+                .chain(item.enclosure.iter().map(|e| Link {
+                    href: e.url.clone(),
+                    rel: "enclosure".into(),
+                    mime_type: Some(e.mime_type.clone()),
+                    length: Some(e.length.to_string()),
+                    ..Default::default()
+                }))
                 .collect(),
             summary: Some(Text::plain(item.summary.clone())),
             content: Some(Content {
                 value: Some(item.content_html.clone()),
                 content_type: Some("html".into()),
+                lang: item.language.clone(),
                 ..Default::default()
             }),
             ..Default::default()

@@ -74,6 +74,15 @@ impl FeedDoc<'_> {
     }
 }
 
+/// Who to name as an item's author: its authors, else its gov.kz entity slug.
+fn creators(item: &StoredItem) -> Vec<String> {
+    if item.authors.is_empty() {
+        item.entity.iter().cloned().collect()
+    } else {
+        item.authors.clone()
+    }
+}
+
 fn newest(times: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
     times
         .max()

@@ -2,7 +2,7 @@
 
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Guid, Item};
+use rss::{Category, Channel, Enclosure, Guid, Item};
 
 use super::{FeedDoc, GENERATOR, RenderError};
 
@@ -21,14 +21,21 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
                 permalink: item.guid_is_permalink,
             }),
             pub_date: Some(item.published.to_rfc2822()),
-            categories: vec![Category {
-                name: doc.category_of(item),
-                domain: None,
-            }],
-            dublin_core_ext: item.entity.as_ref().map(|entity| DublinCoreExtension {
-                creators: vec![entity.clone()],
-                ..Default::default()
+            categories: std::iter::once(doc.category_of(item))
+                .chain(item.categories.iter().cloned())
+                .map(|name| Category { name, domain: None })
+                .collect(),
+            enclosure: item.enclosure.as_ref().map(|e| Enclosure {
+                url: e.url.clone(),
+                length: e.length.to_string(),
+                mime_type: e.mime_type.clone(),
             }),
+            dublin_core_ext: Some(DublinCoreExtension {
+                creators: super::creators(item),
+                languages: item.language.iter().cloned().collect(),
+                ..Default::default()
+            })
+            .filter(|dc| !dc.creators.is_empty() || !dc.languages.is_empty()),
             ..Default::default()
         })
         .collect();

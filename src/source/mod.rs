@@ -2,6 +2,7 @@
 //! [`Problem`]s, in input order, without touching the store.
 
 pub mod dump;
+pub mod feed;
 pub mod fetch;
 
 use std::fs::File;

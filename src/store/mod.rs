@@ -10,13 +10,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::classify::Classifier;
-use crate::item::Item;
+use crate::item::{Enclosure, Item};
 
 /// Migrations in order; entry `n` brings the schema to version `n + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_items.sql"),
     include_str!("migrations/0002_source_files.sql"),
     include_str!("migrations/0003_source_state.sql"),
+    include_str!("migrations/0004_item_details.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -97,6 +98,14 @@ pub struct StoredItem {
     pub published: DateTime<FixedOffset>,
     /// Last content change (equal to `published` when never edited).
     pub updated: DateTime<FixedOffset>,
+    /// Authors' names.
+    pub authors: Vec<String>,
+    /// The source's categories.
+    pub categories: Vec<String>,
+    /// An attached image.
+    pub enclosure: Option<Enclosure>,
+    /// The item's language tag.
+    pub language: Option<String>,
 }
 
 impl Store {
@@ -166,7 +175,7 @@ impl Store {
         let mut moved = 0;
         {
             let mut select = tx
-                .prepare("SELECT id, entity, title, content_html, feed FROM item")
+                .prepare("SELECT id, entity, title, content_html, feed FROM item WHERE pinned_feed IS NULL")
                 .map_err(err)?;
             let mut update = tx
                 .prepare("UPDATE item SET feed = ?1 WHERE id = ?2")
@@ -211,7 +220,8 @@ impl Store {
     /// The newest `limit` items of `feed` (every feed when `None`), in feed order.
     pub fn newest(&self, feed: Option<&str>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
         const COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
-                               summary, published, updated";
+                               summary, published, updated, authors, categories, enclosure_url, \
+                               enclosure_type, enclosure_length, language";
         const ORDER: &str = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
@@ -308,7 +318,22 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
         summary: row.get(7)?,
         published: time(8)?,
         updated: time(9)?,
+        authors: lines(row.get(10)?),
+        categories: lines(row.get(11)?),
+        enclosure: match row.get::<_, Option<String>>(12)? {
+            Some(url) => Some(Enclosure {
+                url,
+                mime_type: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
+                length: row.get::<_, Option<i64>>(14)?.unwrap_or(0).unsigned_abs(),
+            }),
+            None => None,
+        },
+        language: row.get(15)?,
     })
+}
+
+fn lines(joined: String) -> Vec<String> {
+    joined.lines().map(str::to_string).collect()
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -362,8 +387,10 @@ impl Batch<'_> {
                     .prepare_cached(
                         "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
                              title, content_html, summary, published, published_ts, updated,
-                             content_hash, source)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14)",
+                             content_hash, source, authors, categories, enclosure_url,
+                             enclosure_type, enclosure_length, language, pinned_feed)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
+                             ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -381,6 +408,13 @@ impl Batch<'_> {
                             item.published.timestamp(),
                             hash,
                             source,
+                            item.authors.join("\n"),
+                            item.categories.join("\n"),
+                            item.enclosure.as_ref().map(|e| &e.url),
+                            item.enclosure.as_ref().map(|e| &e.mime_type),
+                            item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
+                            item.language,
+                            item.pinned_feed,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
@@ -395,7 +429,9 @@ impl Batch<'_> {
                     .prepare_cached(
                         "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
                              content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
-                             source = ?10
+                             source = ?10, authors = ?12, categories = ?13, enclosure_url = ?14,
+                             enclosure_type = ?15, enclosure_length = ?16, language = ?17,
+                             pinned_feed = ?18
                          WHERE id = ?11",
                     )
                     .and_then(|mut s| {
@@ -411,6 +447,13 @@ impl Batch<'_> {
                             hash,
                             source,
                             id,
+                            item.authors.join("\n"),
+                            item.categories.join("\n"),
+                            item.enclosure.as_ref().map(|e| &e.url),
+                            item.enclosure.as_ref().map(|e| &e.mime_type),
+                            item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
+                            item.language,
+                            item.pinned_feed,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
@@ -456,6 +499,24 @@ impl Batch<'_> {
             .map_err(|e| self.err(e))
     }
 
+    /// Remembers the HTTP validators of a fetched body under `key` (a source, or a source's
+    /// entity), in the same transaction as the items that came from it.
+    pub fn save_validators(
+        &mut self,
+        key: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO source_state (source, etag, last_modified) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
+            )
+            .and_then(|mut s| s.execute(params![key, etag, last_modified]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Makes the batch durable.
     pub fn commit(self) -> Result<(), StoreError> {
         let path = self.path.to_path_buf();
@@ -468,6 +529,17 @@ impl Batch<'_> {
 /// A digest of the parts of an item a subscriber sees.
 fn content_hash(item: &Item) -> String {
     let mut h = Sha256::new();
+    let authors = item.authors.join("\n");
+    let categories = item.categories.join("\n");
+    let enclosure = item
+        .enclosure
+        .as_ref()
+        .map(|e| format!("{} {} {}", e.url, e.mime_type, e.length))
+        .unwrap_or_default();
+    let mut add = |part: &str| {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    };
     for part in [
         item.link.as_deref().unwrap_or(""),
         item.entity.as_deref().unwrap_or(""),
@@ -475,8 +547,21 @@ fn content_hash(item: &Item) -> String {
         &item.content_html,
         &item.summary,
     ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+        add(part);
+    }
+    // Parts added later count only when present, so items that lack them keep their hash
+    // (and are not reported as updated) across upgrades.
+    for (tag, part) in [
+        ("authors", authors.as_str()),
+        ("categories", &categories),
+        ("enclosure", &enclosure),
+        ("language", item.language.as_deref().unwrap_or("")),
+        ("pinned", item.pinned_feed.as_deref().unwrap_or("")),
+    ] {
+        if !part.is_empty() {
+            add(tag);
+            add(part);
+        }
     }
     crate::text::hex(&h.finalize())
 }

@@ -1,0 +1,346 @@
+//! Upstream feeds (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.x, via feed-rs) mapped to
+//! items: titles as plain text, links resolved against the feed's base, HTML sanitized with
+//! ammonia (no scripts, frames, styles, event attributes or `javascript:` URLs; relative URLs
+//! made absolute), authors, categories, image enclosures and languages kept.
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::config::Config;
+use crate::identity;
+use crate::item::{Enclosure, Item, local_midnight};
+use crate::text::{clean, collapse_whitespace, truncate_words};
+
+/// Most characters of a title made from the body when an entry has none.
+const TITLE_FROM_BODY: usize = 80;
+
+/// Most characters kept in the plain-text summary.
+const SUMMARY_CHARS: usize = 400;
+
+/// Where a feed came from and how to map its entries.
+#[derive(Debug, Clone)]
+pub struct FeedOrigin {
+    /// The source's name (scopes entry ids that have no link).
+    pub source: String,
+    /// The URL the feed was fetched from: the base for relative links.
+    pub url: Url,
+    /// The gov.kz entity a `govkz` source polled; its items belong to it.
+    pub entity: Option<String>,
+    /// The feed id a `feed` source pins its items to.
+    pub pinned_feed: Option<String>,
+}
+
+/// Parses a feed from its raw bytes (the XML declaration's encoding is honoured).
+/// The error says where the document broke, as `line:column` when it can.
+pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed, String> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(origin.url.as_str()))
+        .build();
+    parser.parse(bytes).map_err(|e| {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_lowercase();
+        if head.contains("<!doctype html") || head.trim_start().starts_with("<html") {
+            return "the response is an HTML page, not a feed".to_string();
+        }
+        match xml_error_position(bytes) {
+            Some((line, col, message)) => format!("not a valid feed: {line}:{col}: {message}"),
+            None => format!("not a valid feed: {e}"),
+        }
+    })
+}
+
+/// The first XML error in `bytes`, as line, column and message (quick-xml's view).
+fn xml_error_position(bytes: &[u8]) -> Option<(usize, usize, String)> {
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &bytes[i..])?;
+    if trimmed.first() == Some(&b'{') {
+        return serde_json_position(bytes);
+    }
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => {
+                if depth > 0 {
+                    let (line, col) = position(bytes, bytes.len());
+                    return Some((
+                        line,
+                        col,
+                        "the document ends before its elements are closed".into(),
+                    ));
+                }
+                return None;
+            }
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(_) => {}
+            Err(e) => {
+                let at = usize::try_from(reader.error_position()).unwrap_or(0);
+                let (line, col) = position(bytes, at);
+                return Some((line, col, e.to_string()));
+            }
+        }
+        buf.clear();
+    }
+}
+
+fn serde_json_position(bytes: &[u8]) -> Option<(usize, usize, String)> {
+    let err = serde_json::from_slice::<serde_json::Value>(bytes).err()?;
+    Some((err.line(), err.column(), err.to_string()))
+}
+
+/// 1-based line and column of byte `offset`.
+fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, col)
+}
+
+/// Maps every entry of `feed` to an item. `now` dates entries that carry no date (the store
+/// keeps the first such date for good).
+pub fn items(
+    feed: &feed_rs::model::Feed,
+    origin: &FeedOrigin,
+    config: &Config,
+    now: DateTime<FixedOffset>,
+) -> Vec<Item> {
+    let feed_lang = feed.language.clone();
+    feed.entries
+        .iter()
+        .map(|entry| item(entry, feed_lang.as_deref(), origin, config, now))
+        .collect()
+}
+
+fn item(
+    entry: &feed_rs::model::Entry,
+    feed_lang: Option<&str>,
+    origin: &FeedOrigin,
+    config: &Config,
+    now: DateTime<FixedOffset>,
+) -> Item {
+    let base = entry
+        .base
+        .as_deref()
+        .and_then(|b| origin.url.join(b).ok())
+        .unwrap_or_else(|| origin.url.clone());
+    let link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| entry.links.first())
+        .and_then(|l| base.join(l.href.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let body_html = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .or_else(|| entry.summary.as_ref().map(|s| text_as_html(s)))
+        .unwrap_or_default();
+    let content_html = sanitize(&body_html, &base);
+    let body_text = collapse_whitespace(&html_to_text(&content_html));
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| collapse_whitespace(&html_to_text(&t.content)))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            let from_body = truncate_words(&body_text, TITLE_FROM_BODY);
+            if from_body.is_empty() {
+                "Untitled".to_string()
+            } else {
+                from_body
+            }
+        });
+    let summary = match &entry.summary {
+        Some(s) if entry.content.is_some() => collapse_whitespace(&html_to_text(&s.content)),
+        _ => body_text.clone(),
+    };
+    let published = entry
+        .published
+        .or(entry.updated)
+        .map(|t| date_of(t, origin, config))
+        .unwrap_or(now);
+    let (key, guid, guid_is_permalink) = match &link {
+        Some(url) => {
+            let canonical = identity::canonical_url(url, &config.ignore_params);
+            (canonical.clone(), canonical, true)
+        }
+        None => {
+            let digest = Sha256::digest(format!("{}\n{}", origin.source, entry.id).as_bytes());
+            let key = format!("i:{}", crate::text::hex(&digest[..16]));
+            let host = config.site.base_url.host_str().unwrap_or("localhost");
+            let guid = identity::tag_guid(host, published.date_naive(), &key);
+            (key, guid, false)
+        }
+    };
+    let entity = origin
+        .entity
+        .clone()
+        .or_else(|| link.as_ref().and_then(identity::entity_slug));
+    Item {
+        key,
+        guid,
+        guid_is_permalink,
+        entity,
+        news_id: link.as_ref().and_then(identity::news_id),
+        link: link.map(String::from),
+        title: clean(&title),
+        content_html,
+        summary: clean(&truncate_words(&summary, SUMMARY_CHARS)),
+        published,
+        authors: entry
+            .authors
+            .iter()
+            .filter_map(|p| p.name.as_deref().or(p.email.as_deref()))
+            .map(|name| collapse_whitespace(&clean(name)))
+            .filter(|n| !n.is_empty())
+            .collect(),
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| collapse_whitespace(&clean(c.label.as_deref().unwrap_or(&c.term))))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosure: image_enclosure(entry, &base),
+        language: entry
+            .language
+            .as_deref()
+            .or(feed_lang)
+            .map(|l| l.trim().to_string())
+            .filter(|l| {
+                !l.is_empty()
+                    && l.len() <= 35
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }),
+        pinned_feed: origin.pinned_feed.clone(),
+    }
+}
+
+/// An entry's date in the site's time zone. gov.kz records migrated in 2019–2021 carry a bare
+/// `T00:00:00`: that is a local date, not midnight UTC.
+fn date_of(t: DateTime<Utc>, origin: &FeedOrigin, config: &Config) -> DateTime<FixedOffset> {
+    let bare_midnight = t.hour() == 0 && t.minute() == 0 && t.second() == 0;
+    if origin.entity.is_some() && bare_midnight && (2019..=2021).contains(&t.year()) {
+        return local_midnight(t.date_naive(), config.site.timezone);
+    }
+    t.with_timezone(&config.site.timezone).fixed_offset()
+}
+
+/// The first image among the entry's media (RSS enclosures land there too).
+fn image_enclosure(entry: &feed_rs::model::Entry, base: &Url) -> Option<Enclosure> {
+    entry
+        .media
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .find_map(|c| {
+            let mime = c
+                .content_type
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            if !mime.starts_with("image/") {
+                return None;
+            }
+            let url = base.join(c.url.as_ref()?.as_str()).ok()?;
+            matches!(url.scheme(), "http" | "https").then(|| Enclosure {
+                url: url.into(),
+                mime_type: mime,
+                length: c.size.unwrap_or(0),
+            })
+        })
+}
+
+/// A plain-text construct as HTML (escaped), or an HTML one as is.
+fn text_as_html(text: &feed_rs::model::Text) -> String {
+    if text.content_type.essence().to_string() == "text/plain" {
+        format!("<p>{}</p>", html_escape::encode_text(&text.content))
+    } else {
+        text.content.clone()
+    }
+}
+
+/// Sanitizes HTML from a stranger: only harmless tags and attributes, only http(s) and
+/// mailto URLs, relative URLs made absolute against `base`. A whole HTML document (gov.kz
+/// sends those) is reduced to its body.
+pub fn sanitize(html: &str, base: &Url) -> String {
+    ammonia::Builder::default()
+        .add_clean_content_tags(["head", "title", "noscript", "template"])
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .link_rel(Some("noopener noreferrer"))
+        .clean(&clean(html))
+        .to_string()
+}
+
+/// The text of an HTML fragment: tags stripped, entities decoded.
+pub fn html_to_text(html: &str) -> String {
+    let stripped = ammonia::Builder::empty()
+        .add_clean_content_tags(["script", "style", "head", "title"])
+        .clean(html)
+        .to_string();
+    clean(&html_escape::decode_html_entities(&stripped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://www.gov.kz/memleket/entities/mfa/press/news").unwrap()
+    }
+
+    #[test]
+    fn sanitize_removes_everything_dangerous() {
+        let dirty = r#"<p onclick="x()" style="color:red">Hi<script>alert(1)</script></p>
+            <iframe src="https://evil.example/"></iframe><a href="javascript:alert(1)">x</a>
+            <img src="/uploads/a.jpg" onerror="y()"><style>p{}</style>"#;
+        let clean = sanitize(dirty, &base());
+        for bad in [
+            "script",
+            "onclick",
+            "style",
+            "iframe",
+            "javascript:",
+            "onerror",
+            "alert",
+        ] {
+            assert!(!clean.contains(bad), "{bad} in {clean}");
+        }
+        assert!(
+            clean.contains(r#"src="https://www.gov.kz/uploads/a.jpg""#),
+            "{clean}"
+        );
+    }
+
+    #[test]
+    fn a_whole_document_is_reduced_to_its_body() {
+        let doc = "<!DOCTYPE html><html><head><title>Page title</title><style>b{}</style></head>\
+                   <body><h1>News</h1><p>Text</p></body></html>";
+        let clean = sanitize(doc, &base());
+        assert_eq!(clean, "<h1>News</h1><p>Text</p>");
+    }
+
+    #[test]
+    fn titles_become_plain_text() {
+        assert_eq!(
+            html_to_text("<b>Bold</b> &amp; &quot;quoted&quot; &#1178;"),
+            "Bold & \"quoted\" Қ"
+        );
+        assert_eq!(html_to_text("AT&amp;T <script>x</script>news"), "AT&T news");
+    }
+
+    #[test]
+    fn error_positions() {
+        let (line, col, _) =
+            xml_error_position(b"<rss>\n<channel>\n<title>x</titl>\n</channel></rss>").unwrap();
+        assert_eq!((line, col), (3, 9));
+        let (line, _, message) = xml_error_position(b"<rss>\n<channel>\n<item>").unwrap();
+        assert_eq!(line, 3);
+        assert!(message.contains("ends before"));
+        assert!(xml_error_position(b"<rss></rss>").is_none());
+    }
+}
