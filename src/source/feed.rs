@@ -139,7 +139,7 @@ fn item(
         .content
         .as_ref()
         .and_then(|c| c.body.clone())
-        .or_else(|| entry.summary.as_ref().map(|s| text_as_html(s)))
+        .or_else(|| entry.summary.as_ref().map(text_as_html))
         .unwrap_or_default();
     let content_html = sanitize(&body_html, &base);
     let body_text = collapse_whitespace(&html_to_text(&content_html));

@@ -34,7 +34,7 @@ impl std::fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Read {
     /// An item, with a warning when part of it was dropped.
-    Item(Item, Location, Option<String>),
+    Item(Box<Item>, Location, Option<String>),
     /// An entry or line that was skipped.
     Skipped(Location, SkipReason),
 }
@@ -91,7 +91,7 @@ impl Iterator for DumpFile<'_> {
         Some(match self.parser.next()? {
             Event::Entry(entry) => {
                 let (item, warning) = Item::from_dump(&entry, self.config);
-                Read::Item(item, at(entry.line), warning)
+                Read::Item(Box::new(item), at(entry.line), warning)
             }
             Event::Warning(w) => Read::Skipped(at(w.line), w.reason),
         })
