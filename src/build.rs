@@ -195,7 +195,7 @@ struct InputFile {
 #[derive(Debug, Clone)]
 enum Format {
     Dump,
-    Feed(FeedOrigin),
+    Feed(Box<FeedOrigin>),
 }
 
 /// A source's input, ready for [`Engine::ingest`]: the files that arrived, and why others
@@ -313,17 +313,24 @@ impl Engine {
                 let origin = FeedOrigin {
                     source: source.name.clone(),
                     url: url.clone(),
+                    base: url.clone(),
                     entity: None,
                     pinned_feed: ministry.clone(),
                 };
-                self.fetch(&mut prepared, &source.name, url, Format::Feed(origin))
-                    .await;
+                self.fetch(
+                    &mut prepared,
+                    &source.name,
+                    url,
+                    Format::Feed(Box::new(origin)),
+                )
+                .await;
             }
             SourceKind::GovKz {
                 entities,
                 lang,
                 endpoint,
                 pause,
+                base,
             } => {
                 // One entity at a time, with a pause between requests.
                 for (i, entity) in entities.iter().enumerate() {
@@ -336,11 +343,12 @@ impl Engine {
                     let origin = FeedOrigin {
                         source: source.name.clone(),
                         url: url.clone(),
+                        base: base.clone(),
                         entity: Some(entity.clone()),
                         pinned_feed: None,
                     };
                     let key = format!("{}/{entity}", source.name);
-                    self.fetch(&mut prepared, &key, &url, Format::Feed(origin))
+                    self.fetch(&mut prepared, &key, &url, Format::Feed(Box::new(origin)))
                         .await;
                 }
             }
@@ -603,14 +611,14 @@ fn ingest_files(
                         continue;
                     }
                 };
-                let feed = match feed::parse(&bytes, origin) {
-                    Ok(feed) => feed,
+                let parsed = match feed::parse(&bytes, origin) {
+                    Ok(parsed) => parsed,
                     Err(message) => {
                         fail(&mut failure, format!("{}: {message}", origin.url));
                         continue;
                     }
                 };
-                for item in feed::items(&feed, origin, config, now) {
+                for item in feed::items(&parsed, origin, config, now) {
                     store_item(&item, &mut batch)?;
                 }
                 crate::text::hex(&Sha256::digest(&bytes))

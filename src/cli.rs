@@ -206,6 +206,7 @@ pub fn describe(config: &Config) -> String {
                 lang,
                 endpoint,
                 pause,
+                ..
             } => format!(
                 "govkz {} ({lang}) from {endpoint}, {} ms apart",
                 entities.join(", "),

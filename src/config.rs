@@ -127,6 +127,8 @@ pub enum SourceKind {
         endpoint: String,
         /// The pause between two entities' requests.
         pause: std::time::Duration,
+        /// What relative links in gov.kz feeds are relative to: https://www.gov.kz/.
+        base: Url,
     },
 }
 
@@ -306,6 +308,9 @@ enum RawSourceKind {
 
 /// gov.kz's official RSS endpoint; tests point `endpoint` at 127.0.0.1.
 pub const GOVKZ_ENDPOINT: &str = "https://www.gov.kz/api/v1/public/rss/{entity}/news/{lang}";
+
+/// Where gov.kz's pages and uploads live, whatever endpoint serves its feeds.
+const GOVKZ_BASE: &str = "https://www.gov.kz/";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -818,6 +823,7 @@ fn validate_source_kind(ctx: &Ctx<'_>, raw: &RawSource) -> Result<SourceKind, Co
                 0..=60_000,
                 1000,
             )?);
+            let base = Url::parse(GOVKZ_BASE).map_err(|e| ctx.at(&raw.kind, &e.to_string()))?;
             Ok(SourceKind::GovKz {
                 entities: entities
                     .get_ref()
@@ -827,6 +833,7 @@ fn validate_source_kind(ctx: &Ctx<'_>, raw: &RawSource) -> Result<SourceKind, Co
                 lang,
                 endpoint,
                 pause,
+                base,
             })
         }
     }

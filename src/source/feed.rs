@@ -23,19 +23,87 @@ const SUMMARY_CHARS: usize = 400;
 pub struct FeedOrigin {
     /// The source's name (scopes entry ids that have no link).
     pub source: String,
-    /// The URL the feed was fetched from: the base for relative links.
+    /// The URL the feed was fetched from.
     pub url: Url,
+    /// The base for relative links: the feed's URL, or https://www.gov.kz/ for gov.kz feeds.
+    pub base: Url,
     /// The gov.kz entity a `govkz` source polled; its items belong to it.
     pub entity: Option<String>,
     /// The feed id a `feed` source pins its items to.
     pub pinned_feed: Option<String>,
 }
 
+/// A parsed feed and what its root element says about all its entries.
+pub struct Parsed {
+    /// The feed.
+    pub feed: feed_rs::model::Feed,
+    /// The root element's `xml:base` resolved against the origin, else the origin's base.
+    pub base: Url,
+    /// The feed's language: its own element, else the root's `xml:lang`.
+    pub language: Option<String>,
+}
+
+/// The Atom 0.3 namespace, which feed-rs does not read: such feeds are mapped to Atom 1.0.
+const ATOM_03_NS: &str = "http://purl.org/atom/ns#";
+
 /// Parses a feed from its raw bytes (the XML declaration's encoding is honoured).
 /// The error says where the document broke, as `line:column` when it can.
-pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed, String> {
+pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
+    let root = |name| root_attribute(bytes, name);
+    let feed = if root("xmlns").as_deref() == Some(ATOM_03_NS) {
+        parse_feed(&atom03_as_atom10(bytes), origin)?
+    } else {
+        parse_feed(bytes, origin)?
+    };
+    let base = root("xml:base")
+        .and_then(|b| origin.base.join(&b).ok())
+        .unwrap_or_else(|| origin.base.clone());
+    let language = feed.language.clone().or_else(|| root("xml:lang"));
+    Ok(Parsed {
+        feed,
+        base,
+        language,
+    })
+}
+
+/// An attribute of the document's root element, if present.
+fn root_attribute(bytes: &[u8], name: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let attr = e.try_get_attribute(name).ok()??;
+                return attr
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned());
+            }
+            quick_xml::events::Event::Eof => return None,
+            _ => buf.clear(),
+        }
+    }
+}
+
+/// Atom 0.3 as Atom 1.0: the namespace, and the renamed date elements.
+fn atom03_as_atom10(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    [
+        (ATOM_03_NS, "http://www.w3.org/2005/Atom"),
+        ("<issued>", "<published>"),
+        ("</issued>", "</published>"),
+        ("<modified>", "<updated>"),
+        ("</modified>", "</updated>"),
+    ]
+    .iter()
+    .fold(text.into_owned(), |text, (from, to)| text.replace(from, to))
+    .into_bytes()
+}
+
+fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed, String> {
     let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(origin.url.as_str()))
+        .base_uri(Some(origin.base.as_str()))
+        .timestamp_parser(parse_timestamp)
         .build();
     parser.parse(bytes).map_err(|e| {
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_lowercase();
@@ -47,6 +115,25 @@ pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed, 
             None => format!("not a valid feed: {e}"),
         }
     })
+}
+
+/// A feed timestamp: the lenient RFC 2822 / RFC 3339 reading feed-rs uses, then the bare
+/// ISO forms gov.kz sends (`2020-05-04T00:00:00`, no offset: taken as UTC here and corrected
+/// to a local date in [`date_of`]).
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Some(t) = diligent_date_parser::parse_date(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })
+        .map(|naive| naive.and_utc())
 }
 
 /// The first XML error in `bytes`, as line, column and message (quick-xml's view).
@@ -104,21 +191,24 @@ fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
 /// Maps every entry of `feed` to an item. `now` dates entries that carry no date (the store
 /// keeps the first such date for good).
 pub fn items(
-    feed: &feed_rs::model::Feed,
+    parsed: &Parsed,
     origin: &FeedOrigin,
     config: &Config,
     now: DateTime<FixedOffset>,
 ) -> Vec<Item> {
-    let feed_lang = feed.language.clone();
-    feed.entries
+    let feed_lang = parsed.language.as_deref();
+    parsed
+        .feed
+        .entries
         .iter()
-        .map(|entry| item(entry, feed_lang.as_deref(), origin, config, now))
+        .map(|entry| item(entry, feed_lang, &parsed.base, origin, config, now))
         .collect()
 }
 
 fn item(
     entry: &feed_rs::model::Entry,
     feed_lang: Option<&str>,
+    feed_base: &Url,
     origin: &FeedOrigin,
     config: &Config,
     now: DateTime<FixedOffset>,
@@ -126,8 +216,8 @@ fn item(
     let base = entry
         .base
         .as_deref()
-        .and_then(|b| origin.url.join(b).ok())
-        .unwrap_or_else(|| origin.url.clone());
+        .and_then(|b| feed_base.join(b).ok())
+        .unwrap_or_else(|| feed_base.clone());
     let link = entry
         .links
         .iter()

@@ -133,3 +133,44 @@ async fn answer(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> R
             .into_response(),
     }
 }
+
+/// Serves the files under `root` by path (read on every request, so tests can change them),
+/// 404 for anything else. Returns the address.
+pub fn serve_dir(root: std::path::PathBuf) -> SocketAddr {
+    let app = Router::new().fallback(move |uri: Uri| {
+        let root = root.clone();
+        async move {
+            let relative = uri.path().trim_start_matches('/');
+            if relative.split('/').any(|part| part == "..") {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            match std::fs::read(root.join(relative)) {
+                Ok(bytes) => {
+                    let kind = if relative.ends_with(".json") {
+                        "application/feed+json"
+                    } else if relative.ends_with(".html") {
+                        "text/html"
+                    } else {
+                        "application/xml"
+                    };
+                    ([(header::CONTENT_TYPE, kind)], bytes).into_response()
+                }
+                Err(_) => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    addr
+}
