@@ -205,6 +205,58 @@ fn timeout_out_of_range() {
     );
 }
 
+/// The bundled config with its source turned into another kind: `path` replaced by `keys`.
+fn source_error(kind: &str, keys: &str) -> ConfigError {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    sandbox.edit_config("kind = \"dump\"", &format!("kind = \"{kind}\""));
+    sandbox.edit_config("path = \"dumps/*.txt\"", keys);
+    Config::load(&sandbox.config_path()).expect_err("config should be rejected")
+}
+
+#[test]
+fn feed_source_pinned_to_an_unknown_ministry() {
+    let err = source_error(
+        "feed",
+        "url = \"https://example.org/f.xml\"\nministry = \"mfx\"",
+    );
+    assert_eq!(err.key.as_deref(), Some("source[0].ministry"), "{err}");
+    assert!(
+        err.to_string().contains("no ministry has id \"mfx\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn keys_that_do_not_apply_to_the_kind() {
+    case(
+        "schedule = \"*/15 * * * *\"",
+        "schedule = \"*/15 * * * *\"\nlang = \"ru\"",
+        "source[0].lang",
+        "does not apply to a dump source",
+    );
+}
+
+#[test]
+fn govkz_needs_entities_and_a_known_language() {
+    let err = source_error("govkz", "entities = [\"mfa\"]\nlang = \"de\"");
+    assert_eq!(err.key.as_deref(), Some("source[0].lang"), "{err}");
+    assert!(
+        err.to_string().contains("\"kk\", \"ru\" or \"en\""),
+        "{err}"
+    );
+    let err = source_error("govkz", "lang = \"ru\"");
+    assert!(err.to_string().contains("needs `entities`"), "{err}");
+    let err = source_error(
+        "govkz",
+        "entities = [\"mfa\"]\nendpoint = \"https://example.org/rss\"",
+    );
+    assert_eq!(err.key.as_deref(), Some("source[0].endpoint"), "{err}");
+    let ok = Sandbox::new(&["seed.txt"]);
+    ok.edit_config("kind = \"dump\"", "kind = \"govkz\"");
+    ok.edit_config("path = \"dumps/*.txt\"", "entities = [\"mfa\", \"mti\"]");
+    assert!(Config::load(&ok.config_path()).is_ok());
+}
+
 #[test]
 fn syntax_error() {
     let sandbox = Sandbox::new(&["seed.txt"]);

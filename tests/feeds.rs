@@ -26,7 +26,7 @@ fn feed_source(sandbox: &Sandbox, name: &str, url: &str, extra: &str) {
     ));
 }
 
-const GOOD: [&str; 9] = [
+const GOOD: [&str; 10] = [
     "rss091.xml",
     "rss10.rdf",
     "rss20.xml",
@@ -34,6 +34,7 @@ const GOOD: [&str; 9] = [
     "atom10.xml",
     "feed.json",
     "cp1251.xml",
+    "koi8r.xml",
     "missing-dates.xml",
     "duplicate-ids.xml",
 ];
@@ -73,8 +74,8 @@ fn every_format_in_the_corpus_becomes_items() {
     let sandbox = corpus_sandbox(addr);
     let summary = build::run(sandbox.config()).unwrap();
     assert!(summary.failed.is_empty(), "{summary}");
-    // 20 from the dump, 1+1+2+1+1+1+1+1 from the feeds, and 2 from duplicate-ids (one id twice).
-    assert_eq!(summary.total, 20 + 9 + 2, "{summary}");
+    // 20 from the dump, 1+1+2+1+1+1+1+1+1 from the feeds, and 2 from duplicate-ids (one id twice).
+    assert_eq!(summary.total, 20 + 10 + 2, "{summary}");
     for ext in ["atom", "rss"] {
         let all = sandbox.feed("all", ext);
         let titles = [
@@ -86,6 +87,7 @@ fn every_format_in_the_corpus_becomes_items() {
             "Жаңа заң қабылданды",
             "JSON Feed item on education",
             "Новости Казахстана в кодировке 1251",
+            "Заголовок в кодировке KOI8-R",
             "An undated item",
             "Linkless unique entry",
         ];
@@ -222,6 +224,7 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
     for (fixture, expected) in [
         ("truncated.xml", "not a valid feed: 4:36: the document ends"),
         ("html-page.html", "HTML page, not a feed"),
+        ("wrong-encoding.xml", "not a valid feed: 3:"),
     ] {
         std::fs::copy(dir.path().join(fixture), dir.path().join("flaky.xml")).unwrap();
         let summary = build::run(sandbox.config()).unwrap();
@@ -240,7 +243,7 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
     let engine = build::Engine::open(sandbox.config()).unwrap();
     assert_eq!(
         engine.source_state("flaky").unwrap().consecutive_failures,
-        2
+        3
     );
 }
 

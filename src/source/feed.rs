@@ -166,7 +166,13 @@ fn xml_error_position(bytes: &[u8]) -> Option<(usize, usize, String)> {
             Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
             Ok(_) => {}
             Err(e) => {
-                let at = usize::try_from(reader.error_position()).unwrap_or(0);
+                let mut at = usize::try_from(reader.error_position()).unwrap_or(0);
+                if let quick_xml::Error::Encoding(_) = e {
+                    // Point at the first byte that is not UTF-8.
+                    at = std::str::from_utf8(bytes)
+                        .err()
+                        .map_or(at, |u| u.valid_up_to());
+                }
                 let (line, col) = position(bytes, at);
                 return Some((line, col, e.to_string()));
             }
