@@ -611,17 +611,20 @@ fn ingest_files(
                         continue;
                     }
                 };
-                let parsed = match feed::parse(&bytes, origin) {
+                let sha256 = crate::text::hex(&Sha256::digest(&bytes));
+                let parsed = feed::parse(&bytes, origin);
+                drop(bytes);
+                let mut parsed = match parsed {
                     Ok(parsed) => parsed,
                     Err(message) => {
                         fail(&mut failure, format!("{}: {message}", origin.url));
                         continue;
                     }
                 };
-                for item in feed::items(&parsed, origin, config, now) {
+                for item in feed::items(&mut parsed, origin, config, now) {
                     store_item(&item, &mut batch)?;
                 }
-                crate::text::hex(&Sha256::digest(&bytes))
+                sha256
             }
         };
         summary.files += 1;
