@@ -196,19 +196,18 @@ fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
 
 /// Maps every entry of `feed` to an item. `now` dates entries that carry no date (the store
 /// keeps the first such date for good).
-pub fn items(
-    parsed: &Parsed,
-    origin: &FeedOrigin,
-    config: &Config,
+pub fn items<'a>(
+    parsed: &'a mut Parsed,
+    origin: &'a FeedOrigin,
+    config: &'a Config,
     now: DateTime<FixedOffset>,
-) -> Vec<Item> {
-    let feed_lang = parsed.language.as_deref();
-    parsed
-        .feed
-        .entries
-        .iter()
-        .map(|entry| item(entry, feed_lang, &parsed.base, origin, config, now))
-        .collect()
+) -> impl Iterator<Item = Item> + 'a {
+    let feed_lang = parsed.language.clone();
+    let base = parsed.base.clone();
+    // Entries are taken one by one, so each one's memory goes as soon as it is mapped.
+    std::mem::take(&mut parsed.feed.entries)
+        .into_iter()
+        .map(move |entry| item(&entry, feed_lang.as_deref(), &base, origin, config, now))
 }
 
 fn item(
