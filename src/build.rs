@@ -579,6 +579,16 @@ fn ingest_files(
             };
         let sha256 = match &file.format {
             Format::Dump => {
+                // A fetched dump that is really an HTML (error) page fails the source.
+                if file.validators.is_some()
+                    && source::file_head(&file.path).is_ok_and(|h| source::looks_like_html(&h))
+                {
+                    fail(
+                        &mut failure,
+                        format!("{}: the response is an HTML page, not a dump", file.key),
+                    );
+                    continue;
+                }
                 let mut reads = match source::DumpFile::open(&file.path, config) {
                     Ok(reads) => reads,
                     Err(e) => {

@@ -106,8 +106,7 @@ fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed,
         .timestamp_parser(parse_timestamp)
         .build();
     parser.parse(bytes).map_err(|e| {
-        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_lowercase();
-        if head.contains("<!doctype html") || head.trim_start().starts_with("<html") {
+        if super::looks_like_html(bytes) {
             return "the response is an HTML page, not a feed".to_string();
         }
         match xml_error_position(bytes) {

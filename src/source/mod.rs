@@ -39,6 +39,23 @@ pub enum Read {
     Skipped(Location, SkipReason),
 }
 
+/// Whether a response body starts like an HTML page (an error page served with status 200).
+pub fn looks_like_html(head: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&head[..head.len().min(512)]).to_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.contains("<!doctype html")
+}
+
+/// The first bytes of the file at `path`.
+pub fn file_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    File::open(path)?.take(512).read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// The files a dump `pattern` (a path or a glob) currently matches, sorted.
 pub fn dump_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let paths = glob::glob(pattern).map_err(|e| format!("invalid glob {pattern}: {}", e.msg))?;
