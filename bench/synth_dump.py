@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes a deterministic synthetic dump in the seed's format: synth_dump.py N SEED > dump.txt
+"""Writes a deterministic synthetic dump in the seed's format: synth_dump.py N SEED [BODY] > dump.txt
 
 Items are the seed's entries perturbed: spread over ~200 entity slugs and two years of dates,
-unique source URLs, ~2.5 KB bodies, some without a source URL.
+unique source URLs, ~2.5 KB bodies (or BODY bytes), 10% without a source URL, and 2% repeats
+of earlier items (which must not become new items).
 """
 import random
 import sys
@@ -29,21 +30,29 @@ SENTENCES = [
 def main() -> None:
     n = int(sys.argv[1])
     rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    body_size = int(sys.argv[3]) if len(sys.argv) > 3 else 2400
     slugs = [f"mfa-city{i}" for i in range(60)] + ["mti", "minfin", "dsm", "edu", "enbek", "emer", "adilet"]
     slugs += [f"region{i}-akimat" for i in range(133)]
     start = date(2024, 11, 1)
     out = sys.stdout
     out.write("Enbekshi QazaQ\n\nWorld\n\n")
+    written = []
     for i in range(n):
+        if written and rng.random() < 0.02:
+            out.write(rng.choice(written))  # a repeat: same title, date, body and source
+            continue
         day = start + timedelta(days=rng.randrange(730))
         title = f"{rng.choice(SEED_TITLES)} ({i})"
         body = []
-        while sum(len(s) for s in body) < 2400:
+        while sum(len(s) for s in body) < body_size:
             body.append(rng.choice(SENTENCES))
         text = "".join(body)  # glued sentences, as in the dumps
         if rng.random() < 0.9:
             text += f"Source : https://www.gov.kz/memleket/entities/{rng.choice(slugs)}/press/news/details/{3_000_000 + i}?lang=kk"
-        out.write(f"{title} {day:%d.%m.%Y}\n{text}\n")
+        entry = f"{title} {day:%d.%m.%Y}\n{text}\n"
+        if len(written) < 1000:
+            written.append(entry)
+        out.write(entry)
 
 
 if __name__ == "__main__":

@@ -94,12 +94,20 @@ impl Body {
     }
 }
 
+/// How far from the end of a body a `Source :` label is looked for (URLs are shorter).
+const SOURCE_TAIL: usize = 4096;
+
 /// Splits `Source : URL` (any spacing, possibly glued to the last sentence) off the end.
 fn split_source(body: &str) -> (&str, Option<String>) {
+    let mut tail_start = body.len().saturating_sub(SOURCE_TAIL);
+    while !body.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    let tail = &body[tail_start..];
     let found = SOURCE_LABELS
         .iter()
         .filter_map(|label| {
-            let at = body.rfind(label)?;
+            let at = tail_start + tail.rfind(label)?;
             let rest = body[at + label.len()..].trim_start().strip_prefix(':')?;
             let value = rest.trim();
             (!value.contains(char::is_whitespace)).then_some((at, value))

@@ -2,9 +2,10 @@
 //! store in one transaction, then render every feed and publish the files whose bytes
 //! changed. `govfeeds build` runs every source once; `serve` runs each on its schedule.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tracing::{info, warn};
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::publish;
-use crate::render::{self, Document};
+use crate::render::{self, Document, Scope};
 use sha2::{Digest, Sha256};
 
 use crate::item::Item;
@@ -54,6 +55,8 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// Items in the store after the build.
     pub total: u64,
+    /// The feeds whose items changed.
+    pub changed_feeds: BTreeSet<String>,
 }
 
 impl Summary {
@@ -75,6 +78,7 @@ impl Summary {
         self.removed.extend(other.removed);
         self.failed.extend(other.failed);
         self.total = self.total.max(other.total);
+        self.changed_feeds.extend(other.changed_feeds);
     }
 }
 
@@ -175,7 +179,7 @@ pub fn run(config: Config) -> Result<Summary, BuildError> {
         .map_err(|e| BuildError::Task(e.to_string()))?;
     runtime.block_on(async {
         let engine = Arc::new(Engine::open(config)?);
-        engine.build_all().await.map(|(summary, _)| summary)
+        engine.build_all().await
     })
 }
 
@@ -198,6 +202,18 @@ enum Format {
     Feed(Box<FeedOrigin>),
 }
 
+/// The `meta` entry holding the fingerprint of the last complete publish.
+const PUBLISHED: &str = "published";
+
+/// What a publish rendered.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The documents rendered (when asked to keep them).
+    pub documents: Vec<Document>,
+    /// Whether they are every document (a full publish) or only the changed ones.
+    pub complete: bool,
+}
+
 /// A source's input, ready for [`Engine::ingest`]: the files that arrived, and why others
 /// did not.
 #[derive(Debug)]
@@ -211,7 +227,9 @@ pub struct Engine {
     config: Config,
     store: Mutex<Store>,
     fetcher: Fetcher,
-    reclassified: usize,
+    /// Set when opening moved items between feeds: the next publish renders everything.
+    reclassified: AtomicBool,
+    moved: usize,
 }
 
 impl Engine {
@@ -235,7 +253,8 @@ impl Engine {
             config,
             store: Mutex::new(store),
             fetcher,
-            reclassified: moved,
+            reclassified: AtomicBool::new(moved > 0),
+            moved,
         })
     }
 
@@ -254,19 +273,20 @@ impl Engine {
         Ok(self.store().source_state(name)?)
     }
 
-    /// Runs every source once, then publishes: the one-shot `govfeeds build`.
-    pub async fn build_all(self: &Arc<Self>) -> Result<(Summary, Vec<Document>), BuildError> {
+    /// Runs every source once, then publishes what changed: the one-shot `govfeeds build`.
+    pub async fn build_all(self: &Arc<Self>) -> Result<Summary, BuildError> {
         let mut summary = Summary {
-            reclassified: self.reclassified,
+            reclassified: self.moved,
             ..Summary::default()
         };
         for source in &self.config.sources {
             let run = self.run_source(source).await?;
             summary.add(run.summary);
         }
-        let (published, documents) = self.publish().await?;
+        let scope = Scope::Feeds(summary.changed_feeds.clone());
+        let (published, _) = self.publish(scope, false).await?;
         summary.add(published);
-        Ok((summary, documents))
+        Ok(summary)
     }
 
     /// Gets one source's input and ingests it. A source failure is reported in the result;
@@ -421,7 +441,8 @@ impl Engine {
         )? {
             merge_failure(&mut failure, f);
         }
-        let mut state = store.source_state(&source.name)?;
+        let old = store.source_state(&source.name)?;
+        let mut state = old.clone();
         match &failure {
             None => {
                 state.last_success = Some(Utc::now());
@@ -437,41 +458,84 @@ impl Engine {
                 state.consecutive_failures += 1;
             }
         }
-        store.set_source_state(&source.name, &state)?;
+        // A run that changed nothing writes nothing: its success time lives in memory only.
+        let changed = summary.new + summary.updated > 0
+            || failure.is_some()
+            || old.consecutive_failures > 0
+            || old.last_success.is_none();
+        if changed {
+            store.set_source_state(&source.name, &state)?;
+        }
         Ok(SourceRun { summary, failure })
     }
 
-    /// Renders every document and writes those whose bytes changed. Runs on a blocking thread.
-    pub async fn publish(self: &Arc<Self>) -> Result<(Summary, Vec<Document>), BuildError> {
+    /// Renders the documents of `scope` and writes those whose bytes changed, on a blocking
+    /// thread. Everything is rendered instead when the rendering config changed since the last
+    /// publish (or there was none); nothing when `scope` names no feed. With `keep`, the
+    /// rendered documents are returned (for the server's snapshot).
+    pub async fn publish(
+        self: &Arc<Self>,
+        scope: Scope,
+        keep: bool,
+    ) -> Result<(Summary, Published), BuildError> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.publish_blocking())
+        tokio::task::spawn_blocking(move || engine.publish_blocking(scope, keep))
             .await
             .map_err(|e| BuildError::Task(e.to_string()))?
     }
 
-    fn publish_blocking(&self) -> Result<(Summary, Vec<Document>), BuildError> {
+    fn publish_blocking(
+        &self,
+        scope: Scope,
+        keep: bool,
+    ) -> Result<(Summary, Published), BuildError> {
         // Holding the store lock also keeps two publishes from writing the same files.
         let store = self.store();
-        let documents = render::site(&store, &self.config)?;
         let out = &self.config.paths.output_dir;
-        let mut summary = Summary {
-            total: store.count()?,
-            ..Summary::default()
+        let fingerprint = render::fingerprint(&self.config);
+        let current = store.meta(PUBLISHED)?.as_deref() == Some(fingerprint.as_str())
+            && out.join("index.html").exists()
+            && !self.reclassified.swap(false, Ordering::SeqCst);
+        let scope = if current { scope } else { Scope::All };
+        let mut summary = Summary::default();
+        let mut published = Published {
+            documents: Vec::new(),
+            complete: scope == Scope::All,
         };
-        let mut keep = HashSet::new();
-        for doc in &documents {
+        if matches!(&scope, Scope::Feeds(ids) if ids.is_empty()) {
+            summary.total = store.count()?;
+            return Ok((summary, published));
+        }
+        let mut paths = HashSet::new();
+        render::site(&store, &self.config, &scope, |doc| {
             let path = out.join(&doc.path);
-            if publish::write_if_changed(&path, &doc.bytes).map_err(io_err(&path))? {
+            let written = publish::write_if_changed(&path, &doc.bytes).map_err(|source| {
+                render::RenderError::Io {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
+            if written {
                 summary.written.push(path.clone());
             } else {
                 summary.unchanged_files += 1;
             }
-            keep.insert(path);
+            paths.insert(path);
+            if keep {
+                published.documents.push(doc);
+            }
+            Ok(())
+        })?;
+        if scope == Scope::All {
+            let feeds = out.join("feeds");
+            summary.removed =
+                publish::remove_stale(&feeds, &paths, &["rss", "atom"]).map_err(io_err(&feeds))?;
+            if !current {
+                store.set_meta(PUBLISHED, &fingerprint)?;
+            }
         }
-        let feeds = out.join("feeds");
-        summary.removed =
-            publish::remove_stale(&feeds, &keep, &["rss", "atom"]).map_err(io_err(&feeds))?;
-        Ok((summary, documents))
+        summary.total = store.count()?;
+        Ok((summary, published))
     }
 }
 
@@ -571,8 +635,15 @@ fn ingest_files(
                     }
                 };
                 match batch.upsert(item, &feed, &source.name, now)? {
-                    Outcome::New => summary.new += 1,
-                    Outcome::Updated => summary.updated += 1,
+                    Outcome::New => {
+                        summary.new += 1;
+                        summary.changed_feeds.insert(feed);
+                    }
+                    Outcome::Updated(previous) => {
+                        summary.updated += 1;
+                        summary.changed_feeds.insert(previous);
+                        summary.changed_feeds.insert(feed);
+                    }
                     Outcome::Unchanged => summary.unchanged += 1,
                 }
                 Ok(())

@@ -14,9 +14,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-use crate::build::{BuildError, Engine, Summary};
+use crate::build::{BuildError, Engine, Published, Summary};
 use crate::config::{Config, ConfigError};
-use crate::render::Document;
+use crate::render::Scope;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};
 use crate::serve::{self, AppState, Snapshot};
 use crate::status::{SourceHealth, Status};
@@ -105,7 +105,7 @@ pub async fn run(
 }
 
 /// Runs every source once and publishes; source failures are logged, not fatal.
-async fn first_build(engine: &Arc<Engine>, status: &Status) -> Result<Vec<Document>, DaemonError> {
+async fn first_build(engine: &Arc<Engine>, status: &Status) -> Result<Published, DaemonError> {
     let started = Instant::now();
     let mut summary = Summary::default();
     for source in &engine.config().sources {
@@ -117,7 +117,7 @@ async fn first_build(engine: &Arc<Engine>, status: &Status) -> Result<Vec<Docume
         status.source_ran(&source.name, result, chrono::Utc::now());
         summary.add(run.summary);
     }
-    let (published, documents) = engine.publish().await?;
+    let (published, documents) = engine.publish(Scope::All, true).await?;
     summary.add(published);
     status.build_ran(Ok(()), started.elapsed().as_secs_f64());
     log_summary(&summary);
@@ -130,14 +130,14 @@ fn log_summary(summary: &Summary) {
     }
 }
 
-/// Compresses the documents into a snapshot on a blocking thread.
-async fn compress(
-    documents: Vec<Document>,
-    previous: Arc<Snapshot>,
-) -> Result<Snapshot, BuildError> {
-    tokio::task::spawn_blocking(move || Snapshot::new(&documents, &previous))
-        .await
-        .map_err(|e| BuildError::Task(e.to_string()))
+/// Compresses the documents into a snapshot on a blocking thread: the published documents
+/// replace `previous` when they are complete, or update it.
+async fn compress(published: Published, previous: Arc<Snapshot>) -> Result<Snapshot, BuildError> {
+    tokio::task::spawn_blocking(move || {
+        Snapshot::new(&published.documents, &previous, published.complete)
+    })
+    .await
+    .map_err(|e| BuildError::Task(e.to_string()))
 }
 
 /// What the status knows of each source at start: its interval and its persisted state.
@@ -325,7 +325,8 @@ async fn run_and_publish(
         .status
         .source_ran(&source.name, result, chrono::Utc::now());
     if changed > 0 {
-        let published = match engine.publish().await {
+        let scope = Scope::Feeds(run.summary.changed_feeds.clone());
+        let published = match engine.publish(scope, true).await {
             Ok((summary, documents)) => compress(documents, state.snapshot.load_full())
                 .await
                 .map(|snapshot| (summary, snapshot)),

@@ -64,11 +64,16 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds a snapshot from rendered documents, compressing each one. Documents whose bytes
-    /// did not change since `previous` keep its compressed forms and Last-Modified.
-    pub fn new(documents: &[Document], previous: &Snapshot) -> Snapshot {
+    /// Builds a snapshot from rendered documents, compressing each one: all of them when
+    /// `complete`, else `previous` with these documents replaced. Documents whose bytes did
+    /// not change since `previous` keep its compressed forms and Last-Modified.
+    pub fn new(documents: &[Document], previous: &Snapshot, complete: bool) -> Snapshot {
         let now = SystemTime::now();
-        let mut resources = HashMap::with_capacity(documents.len() + 1);
+        let mut resources = if complete {
+            HashMap::with_capacity(documents.len() + 1)
+        } else {
+            previous.resources.clone()
+        };
         for doc in documents {
             let path = format!("/{}", doc.path);
             let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));

@@ -4,6 +4,13 @@
 /// Removes characters XML 1.0 forbids (C0 controls other than tab, line feed and carriage
 /// return; U+FFFE and U+FFFF) and the C1 controls validators warn about.
 pub fn clean(s: &str) -> String {
+    // Most text has nothing to remove: check the bytes first and copy once.
+    let suspicious = s.bytes().any(|b| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F || b == 0xC2 || b == 0xEF
+    });
+    if !suspicious {
+        return s.to_string();
+    }
     s.chars().filter(|&c| is_xml_char(c)).collect()
 }
 
@@ -17,7 +24,14 @@ fn is_xml_char(c: char) -> bool {
 
 /// Collapses every run of whitespace to one space and trims the ends.
 pub fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// The first `max_chars` characters of `s`, cut at a word boundary with `…` when shortened.

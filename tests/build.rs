@@ -461,8 +461,8 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
         .map(|e| e.id)
         .collect();
     sandbox.edit_config(
-        "[unattributed]",
-        "[[ministry]]\nid = \"internal\"\ntitle = \"Ministry of Internal Affairs\"\nentities = [\"ps\"]\n\n[unattributed]",
+        "\n[unattributed]\n",
+        "\n[[ministry]]\nid = \"internal\"\ntitle = \"Ministry of Internal Affairs\"\nentities = [\"ps\"]\n\n[unattributed]\n",
     );
     let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(summary.reclassified, 1);

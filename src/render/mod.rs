@@ -103,20 +103,84 @@ pub enum RenderError {
     /// Reading the items failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing a document failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Renders every feed that has items, the combined feed, and the index page.
-pub fn site(store: &Store, config: &Config) -> Result<Vec<Document>, RenderError> {
+/// Which feeds a publish renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every feed.
+    All,
+    /// These feeds (and always the combined feed and the index page).
+    Feeds(std::collections::BTreeSet<String>),
+}
+
+impl Scope {
+    fn includes(&self, id: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Feeds(ids) => id == COMBINED_ID || ids.contains(id),
+        }
+    }
+}
+
+/// A digest of everything in the config (and of this version of govfeeds) that shapes the
+/// rendered documents: when it changes, every document is rendered again.
+pub fn fingerprint(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let site = &config.site;
+    let mut text = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        site.title,
+        site.description,
+        site.base_url,
+        site.language,
+        config.max_items,
+        config.unattributed.id,
+        config.unattributed.title
+    );
+    for m in &config.ministries {
+        text.push_str(&format!("\n{}\t{}", m.feed.id, m.feed.title));
+    }
+    crate::text::hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Renders the feeds in `scope` (every feed that has items, for [`Scope::All`]), the combined
+/// feed and the index page, handing each document to `sink` as soon as it is rendered.
+pub fn site(
+    store: &Store,
+    config: &Config,
+    scope: &Scope,
+    mut sink: impl FnMut(Document) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
     let classifier = Classifier::new(config);
     let counts = store.feed_counts()?;
     let total = counts.iter().map(|(_, n)| n).sum();
     let mut feeds = vec![(COMBINED_ID.to_string(), total)];
     feeds.extend(counts);
-    let mut documents = Vec::new();
     let mut infos = Vec::new();
     for (id, count) in feeds {
         let combined = id == COMBINED_ID;
         let name = classifier.feed_name(&id);
+        if !scope.includes(&id) {
+            infos.push(FeedInfo {
+                updated: store
+                    .newest_change((!combined).then_some(id.as_str()), config.max_items)?
+                    .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()),
+                name,
+                items: count,
+            });
+            continue;
+        }
         let description = if combined {
             config.site.description.clone()
         } else {
@@ -130,29 +194,28 @@ pub fn site(store: &Store, config: &Config) -> Result<Vec<Document>, RenderError
             classifier,
         };
         let modified = doc.updated();
-        documents.push(Document {
+        sink(Document {
             path: format!("feeds/{id}.rss"),
             content_type: "application/rss+xml; charset=utf-8",
             bytes: rss::render(&doc)?,
             modified,
-        });
-        documents.push(Document {
+        })?;
+        sink(Document {
             path: format!("feeds/{id}.atom"),
             content_type: "application/atom+xml; charset=utf-8",
             bytes: atom::render(&doc)?,
             modified,
-        });
+        })?;
         infos.push(FeedInfo {
             name: doc.name,
             items: count,
             updated: modified,
         });
     }
-    documents.push(Document {
+    sink(Document {
         path: "index.html".into(),
         content_type: "text/html; charset=utf-8",
         modified: newest(infos.iter().map(|f| f.updated)),
         bytes: html::index(config, &infos),
-    });
-    Ok(documents)
+    })
 }

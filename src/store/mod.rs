@@ -39,12 +39,13 @@ pub struct Store {
 }
 
 /// What storing one item did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// First time this identity was seen.
     New,
-    /// Seen before with different content: content and `updated` changed.
-    Updated,
+    /// Seen before with different content: content and `updated` changed. Holds the feed the
+    /// item was in before (it may have moved).
+    Updated(String),
     /// Seen before with identical content: nothing changed.
     Unchanged,
 }
@@ -291,6 +292,58 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A named value from the `meta` table.
+    pub fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets a named value in the `meta` table.
+    pub fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [name, value],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The newest change among the newest `limit` items of `feed` (every feed when `None`):
+    /// what a rendered feed reports as its `updated`, without reading the items' bodies.
+    pub fn newest_change(
+        &self,
+        feed: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let order = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
+        let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
+            Some(feed) => (
+                format!("SELECT updated FROM item WHERE feed = ? {order}"),
+                vec![feed.to_string().into(), limit.into()],
+            ),
+            None => (
+                format!("SELECT updated FROM item {order}"),
+                vec![limit.into()],
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let times = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(times
+            .iter()
+            .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+            .max())
+    }
+
     /// How many items the store holds.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.conn
@@ -372,12 +425,14 @@ impl Batch<'_> {
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome, StoreError> {
         let hash = content_hash(item);
-        let existing: Option<(i64, String, String)> = self
+        let existing: Option<(i64, String, String, String)> = self
             .tx
-            .prepare_cached("SELECT id, content_hash, published FROM item WHERE key = ?1")
+            .prepare_cached("SELECT id, content_hash, published, feed FROM item WHERE key = ?1")
             .and_then(|mut s| {
-                s.query_row([&item.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()
+                s.query_row([&item.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()
             })
             .map_err(|e| self.err(e))?;
         match existing {
@@ -420,8 +475,8 @@ impl Batch<'_> {
                     .map_err(|e| self.err(e))?;
                 Ok(Outcome::New)
             }
-            Some((_, old_hash, _)) if old_hash == hash => Ok(Outcome::Unchanged),
-            Some((id, _, published)) => {
+            Some((_, old_hash, _, _)) if old_hash == hash => Ok(Outcome::Unchanged),
+            Some((id, _, published, previous_feed)) => {
                 // `updated` never goes before `published`, whatever the clock says.
                 let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
                 let updated = now.max(published).to_rfc3339();
@@ -457,7 +512,7 @@ impl Batch<'_> {
                         ])
                     })
                     .map_err(|e| self.err(e))?;
-                Ok(Outcome::Updated)
+                Ok(Outcome::Updated(previous_feed))
             }
         }
     }
