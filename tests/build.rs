@@ -504,3 +504,24 @@ fn feeds_describe_themselves() {
     assert!(rss_text.contains(r#"<atom:link href="http://127.0.0.1:8080/feeds/mfa.rss" rel="self" type="application/rss+xml"/>"#));
     assert!(rss_text.contains("<lastBuildDate>Tue, 10 Feb 2026 00:00:00 +0500</lastBuildDate>"));
 }
+
+#[test]
+fn the_index_page_escapes_every_text() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    sandbox.edit_config(
+        "title = \"Ministry of Trade and Integration of the Republic of Kazakhstan\"",
+        "title = \"<script>alert('mti')</script> & \\\"Trade\\\"\"",
+    );
+    sandbox.edit_config(
+        "title = \"Kazakhstan government news\"",
+        "title = \"News <img src=x onerror=alert(1)>\"",
+    );
+    build::run(sandbox.config()).unwrap();
+    let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
+    assert!(!index.contains("<script>") && !index.contains("<img"), "{index}");
+    assert!(index.contains("&lt;script&gt;alert('mti')&lt;/script&gt; &amp; \"Trade\""), "{index}");
+    assert!(index.contains("News &lt;img src=x onerror=alert(1)&gt;"), "{index}");
+    // The same titles are escaped by the XML writers, and read back intact.
+    let mti = sandbox.feed("mti", "atom");
+    assert_eq!(mti.title.unwrap().content, "<script>alert('mti')</script> & \"Trade\"");
+}
