@@ -518,10 +518,22 @@ fn the_index_page_escapes_every_text() {
     );
     build::run(sandbox.config()).unwrap();
     let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
-    assert!(!index.contains("<script>") && !index.contains("<img"), "{index}");
-    assert!(index.contains("&lt;script&gt;alert('mti')&lt;/script&gt; &amp; \"Trade\""), "{index}");
-    assert!(index.contains("News &lt;img src=x onerror=alert(1)&gt;"), "{index}");
+    assert!(
+        !index.contains("<script>") && !index.contains("<img"),
+        "{index}"
+    );
+    assert!(
+        index.contains("&lt;script&gt;alert('mti')&lt;/script&gt; &amp; \"Trade\""),
+        "{index}"
+    );
+    assert!(
+        index.contains("News &lt;img src=x onerror=alert(1)&gt;"),
+        "{index}"
+    );
     // The same titles are escaped by the XML writers, and read back intact.
     let mti = sandbox.feed("mti", "atom");
-    assert_eq!(mti.title.unwrap().content, "<script>alert('mti')</script> & \"Trade\"");
+    assert_eq!(
+        mti.title.unwrap().content,
+        "<script>alert('mti')</script> & \"Trade\""
+    );
 }

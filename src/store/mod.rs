@@ -223,24 +223,33 @@ impl Store {
         const COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
                                summary, published, updated, authors, categories, enclosure_url, \
                                enclosure_type, enclosure_length, language";
+        self.in_feed_order(COLUMNS, feed, limit, row_to_item)
+    }
+
+    /// `columns` of the newest `limit` items of `feed` (every feed when `None`), in feed order.
+    fn in_feed_order<T>(
+        &self,
+        columns: &str,
+        feed: Option<&str>,
+        limit: usize,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
         const ORDER: &str = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
             Some(feed) => (
-                format!("SELECT {COLUMNS} FROM item WHERE feed = ? {ORDER}"),
+                format!("SELECT {columns} FROM item WHERE feed = ? {ORDER}"),
                 vec![feed.to_string().into(), limit.into()],
             ),
             None => (
-                format!("SELECT {COLUMNS} FROM item {ORDER}"),
+                format!("SELECT {columns} FROM item {ORDER}"),
                 vec![limit.into()],
             ),
         };
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let items = stmt
-            .query_map(rusqlite::params_from_iter(args), row_to_item)
+        stmt.query_map(rusqlite::params_from_iter(args), row)
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?;
-        Ok(items)
+            .map_err(|e| self.err(e))
     }
 
     /// The remembered state of `source` (default when never run).
@@ -321,23 +330,7 @@ impl Store {
         feed: Option<&str>,
         limit: usize,
     ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let order = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
-        let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
-            Some(feed) => (
-                format!("SELECT updated FROM item WHERE feed = ? {order}"),
-                vec![feed.to_string().into(), limit.into()],
-            ),
-            None => (
-                format!("SELECT updated FROM item {order}"),
-                vec![limit.into()],
-            ),
-        };
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let times = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?;
+        let times = self.in_feed_order("updated", feed, limit, |r| r.get::<_, String>(0))?;
         Ok(times
             .iter()
             .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
