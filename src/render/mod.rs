@@ -172,10 +172,14 @@ pub fn site(
         let combined = id == COMBINED_ID;
         let name = classifier.feed_name(&id);
         if !scope.includes(&id) {
+            let updated = match store.published_updated(&id)? {
+                Some(updated) => Some(updated),
+                None => {
+                    store.newest_change((!combined).then_some(id.as_str()), config.max_items)?
+                }
+            };
             infos.push(FeedInfo {
-                updated: store
-                    .newest_change((!combined).then_some(id.as_str()), config.max_items)?
-                    .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()),
+                updated: updated.unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()),
                 name,
                 items: count,
             });
@@ -194,6 +198,7 @@ pub fn site(
             classifier,
         };
         let modified = doc.updated();
+        store.set_published_updated(&id, modified)?;
         sink(Document {
             path: format!("feeds/{id}.rss"),
             content_type: "application/rss+xml; charset=utf-8",

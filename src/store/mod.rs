@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_source_files.sql"),
     include_str!("migrations/0003_source_state.sql"),
     include_str!("migrations/0004_item_details.sql"),
+    include_str!("migrations/0005_feed_counts.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -209,7 +210,7 @@ impl Store {
     pub fn feed_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT feed, COUNT(*) FROM item GROUP BY feed ORDER BY feed")
+            .prepare("SELECT feed, n FROM feed_count WHERE n > 0 ORDER BY feed")
             .map_err(|e| self.err(e))?;
         let counts = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs())))
@@ -301,6 +302,36 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The `updated` time `feed` was last published with.
+    pub fn published_updated(
+        &self,
+        feed: &str,
+    ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT updated FROM feed_published WHERE feed = ?1")
+            .and_then(|mut s| s.query_row([feed], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        Ok(text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()))
+    }
+
+    /// Remembers the `updated` time `feed` was published with (writes only on a change).
+    pub fn set_published_updated(
+        &self,
+        feed: &str,
+        updated: DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO feed_published (feed, updated) VALUES (?1, ?2)
+                 ON CONFLICT (feed) DO UPDATE SET updated = excluded.updated
+                 WHERE updated <> excluded.updated",
+            )
+            .and_then(|mut s| s.execute(params![feed, updated.to_rfc3339()]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// A named value from the `meta` table.
     pub fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.conn
@@ -340,7 +371,9 @@ impl Store {
     /// How many items the store holds.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM item", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COALESCE(SUM(n), 0) FROM feed_count", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n.unsigned_abs())
             .map_err(|e| self.err(e))
     }
