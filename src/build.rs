@@ -528,8 +528,8 @@ impl Engine {
         })?;
         if scope == Scope::All {
             let feeds = out.join("feeds");
-            summary.removed =
-                publish::remove_stale(&feeds, &paths, &["rss", "atom"]).map_err(io_err(&feeds))?;
+            summary.removed = publish::remove_stale(&feeds, &paths, &["rss", "atom", "json"])
+                .map_err(io_err(&feeds))?;
             if !current {
                 store.set_meta(PUBLISHED, &fingerprint)?;
             }

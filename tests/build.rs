@@ -54,7 +54,7 @@ fn seed_builds_per_ministry_and_combined_feeds() {
         ("other", 8),
     ];
     for (id, count) in expected {
-        for ext in ["rss", "atom"] {
+        for ext in ["rss", "atom", "json"] {
             let feed = sandbox.feed(id, ext);
             assert_eq!(feed.entries.len(), count, "{id}.{ext}");
         }
@@ -62,7 +62,7 @@ fn seed_builds_per_ministry_and_combined_feeds() {
     let files = std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
         .count();
-    assert_eq!(files, expected.len() * 2, "no other feed files");
+    assert_eq!(files, expected.len() * 3, "no other feed files");
 
     // The embassy feed holds exactly the six mfa-* items.
     let mfa = sandbox.feed("mfa", "atom");
@@ -262,8 +262,8 @@ fn second_build_changes_nothing() {
     );
     assert_eq!(
         summary.written.len(),
-        5,
-        "all and other, RSS and Atom, and the index: {:?}",
+        8,
+        "all and other in three formats, the OPML and the index: {:?}",
         summary.written
     );
 }
@@ -468,8 +468,8 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
     assert_eq!(summary.reclassified, 1);
     assert_eq!(
         summary.removed.len(),
-        2,
-        "ps.rss and ps.atom: {:?}",
+        3,
+        "ps.rss, ps.atom and ps.json: {:?}",
         summary.removed
     );
     assert_eq!(sandbox.feed("internal", "rss").entries.len(), 1);
@@ -536,4 +536,49 @@ fn the_index_page_escapes_every_text() {
         mti.title.unwrap().content,
         "<script>alert('mti')</script> & \"Trade\""
     );
+}
+
+#[test]
+fn json_feed_and_opml_list_the_same_feeds() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(sandbox.config()).unwrap();
+    // JSON Feed carries the same items as Atom (feed-rs reads JSON Feed too).
+    let json = sandbox.feed("all", "json");
+    let atom = sandbox.feed("all", "atom");
+    let ids = |f: &feed_rs::model::Feed| f.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&json), ids(&atom));
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.feed_path("all", "json")).unwrap()).unwrap();
+    assert_eq!(raw["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(raw["feed_url"], "http://127.0.0.1:8080/feeds/all.json");
+    // OPML: one outline per feed, ministries grouped, every URL absolute.
+    let opml = std::fs::read(sandbox.path("var/public/feeds.opml")).unwrap();
+    common::assert_well_formed(&opml);
+    let mut reader = quick_xml::Reader::from_reader(&opml[..]);
+    let mut buf = Vec::new();
+    let mut urls = Vec::new();
+    let mut groups = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).unwrap() {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Empty(e) => {
+                if let Ok(Some(url)) = e.try_get_attribute("xmlUrl") {
+                    urls.push(url.value.to_string());
+                }
+            }
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == "outline" => {
+                let text = e.try_get_attribute("text").unwrap().unwrap();
+                groups.push(text.value.to_string());
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    assert_eq!(urls.len(), 9, "{urls:?}");
+    assert!(
+        urls.iter()
+            .all(|u| u.starts_with("http://127.0.0.1:8080/feeds/"))
+    );
+    assert_eq!(urls[0], "http://127.0.0.1:8080/feeds/all.atom");
+    assert_eq!(groups, ["Ministries", "Other government bodies"]);
 }

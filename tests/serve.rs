@@ -16,6 +16,8 @@ async fn serves_feeds_with_types_validators_and_caching_headers() {
     for (path, content_type) in [
         ("/feeds/all.rss", "application/rss+xml; charset=utf-8"),
         ("/feeds/mfa.atom", "application/atom+xml; charset=utf-8"),
+        ("/feeds/mfa.json", "application/feed+json; charset=utf-8"),
+        ("/feeds.opml", "text/x-opml; charset=utf-8"),
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
     ] {

@@ -24,6 +24,7 @@ pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
          <link rel=\"alternate\" type=\"application/atom+xml\" title=\"{title_attr} (Atom)\" href=\"{atom}\">\n\
          <link rel=\"alternate\" type=\"application/rss+xml\" title=\"{title_attr} (RSS)\" href=\"{rss}\">\n\
          <style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p>{description}</p>\n\
+         <p><a href=\"feeds.opml\">Subscribe to every feed at once (OPML)</a></p>\n\
          <table>\n<thead><tr><th>Feed</th><th>Items</th><th>Updated</th><th>Subscribe</th></tr></thead>\n<tbody>\n",
         lang = attr(&site.language),
         title = text(&site.title),
@@ -37,7 +38,7 @@ pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
         let _ = writeln!(
             out,
             "<tr><td>{title}<br><small>{id_text}</small></td><td class=\"n\">{items}</td><td>{updated}</td>\
-             <td><a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a></td></tr>",
+             <td><a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON</a></td></tr>",
             title = text(&feed.name.title),
             id_text = text(id),
             items = feed.items,
@@ -48,6 +49,7 @@ pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
             },
             rss = attr(&format!("feeds/{id}.rss")),
             atom = attr(&format!("feeds/{id}.atom")),
+            json = attr(&format!("feeds/{id}.json")),
         );
     }
     out.push_str("</tbody>\n</table>\n</body>\n</html>\n");

@@ -6,6 +6,8 @@
 
 pub mod atom;
 pub mod html;
+pub mod json;
+pub mod opml;
 pub mod rss;
 
 use chrono::{DateTime, FixedOffset};
@@ -211,16 +213,29 @@ pub fn site(
             bytes: atom::render(&doc)?,
             modified,
         })?;
+        sink(Document {
+            path: format!("feeds/{id}.json"),
+            content_type: "application/feed+json; charset=utf-8",
+            bytes: json::render(&doc)?,
+            modified,
+        })?;
         infos.push(FeedInfo {
             name: doc.name,
             items: count,
             updated: modified,
         });
     }
+    let modified = newest(infos.iter().map(|f| f.updated));
+    sink(Document {
+        path: "feeds.opml".into(),
+        content_type: "text/x-opml; charset=utf-8",
+        modified,
+        bytes: opml::render(config, &infos)?,
+    })?;
     sink(Document {
         path: "index.html".into(),
         content_type: "text/html; charset=utf-8",
-        modified: newest(infos.iter().map(|f| f.updated)),
+        modified,
         bytes: html::index(config, &infos),
     })
 }
