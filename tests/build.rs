@@ -70,7 +70,7 @@ fn seed_builds_per_ministry_and_combined_feeds() {
         assert!(entry.id.contains("/entities/mfa-"), "{}", entry.id);
     }
     assert_eq!(
-        mfa.title.as_ref().unwrap().content,
+        mfa.title.unwrap().content,
         "Ministry of Foreign Affairs of the Republic of Kazakhstan"
     );
 }
@@ -87,7 +87,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
             .find(|e| e.id == MADRID)
             .unwrap_or_else(|| panic!("{ext}: no {MADRID}"));
         assert_eq!(
-            madrid.title.as_ref().unwrap().content,
+            common::title(madrid),
             "Kazakhstan and Spain discussed current issues of cooperation in the energy sector"
         );
         assert_eq!(madrid.links[0].href, format!("{MADRID}?lang=kk"));
@@ -95,11 +95,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
             madrid.published.unwrap(),
             published("2026-02-10T00:00:00+05:00")
         );
-        let html = madrid
-            .content
-            .as_ref()
-            .and_then(|c| c.body.clone())
-            .unwrap();
+        let html = common::content(madrid);
         assert!(
             html.contains("Joan Groizard.</p><p>During the meeting"),
             "{ext}: {html}"
@@ -116,11 +112,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
             .iter()
             .find(|e| e.id.ends_with("/ps/press/news/details/1158760"))
             .unwrap();
-        let html = colony
-            .content
-            .as_ref()
-            .and_then(|c| c.body.clone())
-            .unwrap();
+        let html = common::content(colony);
         assert!(
             html.starts_with("<p>Staff members of the female penal colony"),
             "{html}"
@@ -133,14 +125,10 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
             .find(|e| e.id.ends_with("/mti/press/news/details/1158764"))
             .unwrap();
         assert_eq!(
-            ethics.title.as_ref().unwrap().content,
+            common::title(ethics),
             "Служебная этика: что должен знать каждый государственный служащий"
         );
-        let html = ethics
-            .content
-            .as_ref()
-            .and_then(|c| c.body.clone())
-            .unwrap();
+        let html = common::content(ethics);
         assert!(
             html.contains(
                 "<ul><li>observe the law, principles of fairness, and impartiality;</li>"
@@ -152,13 +140,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
         let announcement = feed
             .entries
             .iter()
-            .find(|e| {
-                e.title
-                    .as_ref()
-                    .unwrap()
-                    .content
-                    .starts_with("Results of work to strengthen fire")
-            })
+            .find(|e| common::title(e).starts_with("Results of work to strengthen fire"))
             .unwrap();
         assert!(
             announcement
@@ -206,7 +188,7 @@ fn same_date_items_order_by_news_id_then_dump_order() {
     // Then the items without a source URL, in dump order.
     let titles: Vec<String> = feed.entries[11..]
         .iter()
-        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .map(|e| common::title(e).to_string())
         .collect();
     assert!(
         titles[0].starts_with("Results of work to strengthen fire"),
@@ -283,11 +265,7 @@ fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
     assert_eq!((summary.files, summary.updated), (0, 0), "{summary}");
     let feed = sandbox.feed("mfa", "atom");
     let madrid = feed.entries.iter().find(|e| e.id == MADRID).unwrap();
-    let html = madrid
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    let html = common::content(madrid);
     assert!(html.contains("held productive talks with"));
 }
 
@@ -359,11 +337,7 @@ fn a_later_dump_repeats_edits_and_adds() {
         madrid.updated > madrid_before.updated,
         "the edit moved updated"
     );
-    let html = madrid
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    let html = common::content(madrid);
     assert!(html.contains("held productive talks with"));
 
     // The new embassy item went to mfa under its canonical URL; minfin got a feed.
@@ -393,15 +367,8 @@ fn quirky_bytes_are_cleaned_not_fatal() {
         .iter()
         .find(|e| e.id.contains("/entities/edu/"))
         .unwrap();
-    assert_eq!(
-        kazakh.title.as_ref().unwrap().content,
-        "Қазақстан жаңалықтары 🇰🇿"
-    );
-    let html = kazakh
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    assert_eq!(common::title(kazakh), "Қазақстан жаңалықтары 🇰🇿");
+    let html = common::content(kazakh);
     assert_eq!(
         html,
         "<p>Бүгін жиналыс өтті.</p><p>Келесі жиналыс ертең.</p>"
@@ -413,13 +380,9 @@ fn quirky_bytes_are_cleaned_not_fatal() {
         .iter()
         .find(|e| e.id.starts_with("tag:"))
         .unwrap();
-    let title = &broken.title.as_ref().unwrap().content;
+    let title = common::title(broken);
     assert_eq!(title, "Broken \u{FFFD}\u{FFFD} bytes and a bell");
-    let html = broken
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    let html = common::content(broken);
     assert!(
         html.contains("]]&gt;") && html.contains("&lt;b&gt;markup&lt;/b&gt; &amp; ampersands."),
         "{html}"
@@ -442,11 +405,7 @@ fn quirky_bytes_are_cleaned_not_fatal() {
         .iter()
         .find(|e| e.id.starts_with("tag:"))
         .unwrap();
-    let rss_html = broken_rss
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap();
+    let rss_html = common::content(broken_rss);
     assert!(rss_html.contains("]]&gt;"), "{rss_html}");
 }
 

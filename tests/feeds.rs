@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{Sandbox, upstream};
+use common::{Sandbox, content, upstream};
 use govfeeds::build;
 
 /// Copies the fixture corpus into a temp folder served over HTTP.
@@ -59,13 +59,6 @@ fn entry<'a>(feed: &'a feed_rs::model::Feed, title: &str) -> &'a feed_rs::model:
                 .collect();
             panic!("no entry titled {title:?} in {titles:?}")
         })
-}
-
-fn content(e: &feed_rs::model::Entry) -> String {
-    e.content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .unwrap_or_default()
 }
 
 #[test]

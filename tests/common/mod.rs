@@ -81,6 +81,20 @@ pub fn parse_feed(path: &Path) -> feed_rs::model::Feed {
     feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// An entry's content body (HTML), or empty.
+pub fn content(entry: &feed_rs::model::Entry) -> String {
+    entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .unwrap_or_default()
+}
+
+/// An entry's title, or empty.
+pub fn title(entry: &feed_rs::model::Entry) -> &str {
+    entry.title.as_ref().map_or("", |t| t.content.as_str())
+}
+
 /// Reads every event of `xml` with quick-xml; panics on the first error.
 pub fn assert_well_formed(xml: &[u8]) {
     let mut reader = quick_xml::Reader::from_reader(xml);

@@ -60,20 +60,7 @@ pub fn start(body: &str) -> (SocketAddr, Shared) {
     let app = Router::new()
         .fallback(answer)
         .with_state(Arc::clone(&shared));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    (addr, shared)
+    (spawn(app), shared)
 }
 
 async fn answer(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
@@ -159,6 +146,11 @@ pub fn serve_dir(root: std::path::PathBuf) -> SocketAddr {
             }
         }
     });
+    spawn(app)
+}
+
+/// Serves `app` on 127.0.0.1 (a port chosen by the OS) from a thread of its own.
+fn spawn(app: Router) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
