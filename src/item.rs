@@ -41,6 +41,8 @@ pub struct Item {
     pub language: Option<String>,
     /// The feed a source pins all its items to (`ministry = ...`), bypassing attribution.
     pub pinned_feed: Option<String>,
+    /// The title's language tag, when it differs from the item's.
+    pub title_language: Option<String>,
 }
 
 /// An attached media object (RSS `enclosure`, Atom `link rel="enclosure"`).
@@ -80,6 +82,7 @@ impl Item {
                 (key, guid, false)
             }
         };
+        let (language, title_language) = languages(&entry.title, &body.summary(), None);
         let item = Item {
             key,
             guid,
@@ -94,11 +97,31 @@ impl Item {
             authors: Vec::new(),
             categories: Vec::new(),
             enclosure: None,
-            language: None,
+            language,
             pinned_feed: None,
+            title_language,
         };
         (item, warning)
     }
+}
+
+/// An item's language (`declared` by its source, else detected from its body, else its
+/// title) and its title's, when that differs.
+pub fn languages(
+    title: &str,
+    body: &str,
+    declared: Option<String>,
+) -> (Option<String>, Option<String>) {
+    let title_lang = crate::language::detect(title);
+    let language = declared.or_else(|| {
+        crate::language::detect(body)
+            .or(title_lang)
+            .map(str::to_string)
+    });
+    let title_language = title_lang
+        .filter(|t| language.as_deref().is_some_and(|l| !l.starts_with(t)))
+        .map(str::to_string);
+    (language, title_language)
 }
 
 /// Midnight of `date` in `tz`, with its explicit offset (the first instant of the day when

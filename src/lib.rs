@@ -16,7 +16,7 @@
 //! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream.
 //! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
 //!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
-//!   its feed, [`text`] keeps the text XML-safe.
+//!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
 //! - [`store`] keeps every item in SQLite, deduplicated by identity.
 //! - [`render`] writes RSS and Atom documents; [`publish`] replaces files atomically.
 //! - [`build`] runs the flow: once for `govfeeds build`, per source for the daemon.
@@ -32,6 +32,7 @@ pub mod config;
 pub mod daemon;
 pub mod identity;
 pub mod item;
+pub mod language;
 pub mod publish;
 pub mod render;
 pub mod schedule;

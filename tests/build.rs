@@ -541,3 +541,55 @@ fn json_feed_and_opml_list_the_same_feeds() {
     assert_eq!(urls[0], "http://127.0.0.1:8080/feeds/all.atom");
     assert_eq!(groups, ["Ministries", "Other government bodies"]);
 }
+
+#[test]
+fn items_are_tagged_with_their_language() {
+    let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
+    build::run(sandbox.config()).unwrap();
+    let atom = std::fs::read_to_string(sandbox.feed_path("all", "atom")).unwrap();
+    // A Russian title over an English body: the entry is English, its title Russian.
+    assert!(
+        atom.contains(r#"<title xml:lang="ru">Служебная этика"#),
+        "mti title"
+    );
+    assert!(
+        atom.contains(
+            r#"<content xml:lang="en" type="html">&lt;p&gt;In an environment of openness"#
+        )
+    );
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.feed_path("all", "json")).unwrap()).unwrap();
+    let language = |pick: &dyn Fn(&str) -> bool| {
+        raw["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| pick(i["id"].as_str().unwrap()))
+            .map(|i| i["language"].clone())
+    };
+    assert_eq!(
+        language(&|id| id.ends_with("/details/1158764")),
+        Some("en".into())
+    );
+    assert_eq!(
+        language(&|id| id.ends_with("/details/1158484")),
+        Some("ru".into())
+    );
+    assert_eq!(
+        language(&|id| id.contains("/entities/edu/")),
+        Some("kk".into())
+    );
+    // RSS says it with dc:language, JSON Feed with language.
+    let rss = std::fs::read_to_string(sandbox.feed_path("all", "rss")).unwrap();
+    assert_eq!(rss.matches("<dc:language>").count(), 22);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.feed_path("all", "json")).unwrap()).unwrap();
+    let languages: Vec<&str> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["language"].as_str())
+        .collect();
+    assert_eq!(languages.len(), 22);
+    assert!(languages.contains(&"kk") && languages.contains(&"ru") && languages.contains(&"en"));
+}

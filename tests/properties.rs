@@ -49,6 +49,7 @@ fn render_both(
         categories: vec![],
         enclosure: None,
         language: None,
+        title_language: None,
     };
     let doc = FeedDoc {
         name: FeedName {

@@ -13,7 +13,10 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         .iter()
         .map(|item| Entry {
             title: Text {
-                lang: item.language.clone(),
+                lang: item
+                    .title_language
+                    .clone()
+                    .or_else(|| item.language.clone()),
                 ..Text::plain(item.title.clone())
             },
             id: item.guid.clone(),

@@ -272,6 +272,17 @@ fn item(
             (key, guid, false)
         }
     };
+    let declared = entry
+        .language
+        .as_deref()
+        .or(feed_lang)
+        .map(|l| l.trim().to_string())
+        .filter(|l| {
+            !l.is_empty()
+                && l.len() <= 35
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    let (language, title_language) = crate::item::languages(&title, &body_text, declared);
     let entity = origin
         .entity
         .clone()
@@ -301,17 +312,9 @@ fn item(
             .filter(|c| !c.is_empty())
             .collect(),
         enclosure: image_enclosure(entry, &base),
-        language: entry
-            .language
-            .as_deref()
-            .or(feed_lang)
-            .map(|l| l.trim().to_string())
-            .filter(|l| {
-                !l.is_empty()
-                    && l.len() <= 35
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            }),
+        language,
         pinned_feed: origin.pinned_feed.clone(),
+        title_language,
     }
 }
 

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_source_state.sql"),
     include_str!("migrations/0004_item_details.sql"),
     include_str!("migrations/0005_feed_counts.sql"),
+    include_str!("migrations/0006_title_language.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -108,6 +109,8 @@ pub struct StoredItem {
     pub enclosure: Option<Enclosure>,
     /// The item's language tag.
     pub language: Option<String>,
+    /// The title's language tag, when it differs from the item's.
+    pub title_language: Option<String>,
 }
 
 impl Store {
@@ -223,7 +226,7 @@ impl Store {
     pub fn newest(&self, feed: Option<&str>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
         const COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
                                summary, published, updated, authors, categories, enclosure_url, \
-                               enclosure_type, enclosure_length, language";
+                               enclosure_type, enclosure_length, language, title_language";
         self.in_feed_order(COLUMNS, feed, limit, row_to_item)
     }
 
@@ -408,6 +411,7 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
             None => None,
         },
         language: row.get(15)?,
+        title_language: row.get(16)?,
     })
 }
 
@@ -469,9 +473,10 @@ impl Batch<'_> {
                         "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
                              title, content_html, summary, published, published_ts, updated,
                              content_hash, source, authors, categories, enclosure_url,
-                             enclosure_type, enclosure_length, language, pinned_feed)
+                             enclosure_type, enclosure_length, language, pinned_feed,
+                             title_language)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
-                             ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -496,6 +501,7 @@ impl Batch<'_> {
                             item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
                             item.language,
                             item.pinned_feed,
+                            item.title_language,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
@@ -512,7 +518,7 @@ impl Batch<'_> {
                              content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
                              source = ?10, authors = ?12, categories = ?13, enclosure_url = ?14,
                              enclosure_type = ?15, enclosure_length = ?16, language = ?17,
-                             pinned_feed = ?18
+                             pinned_feed = ?18, title_language = ?19
                          WHERE id = ?11",
                     )
                     .and_then(|mut s| {
@@ -535,6 +541,7 @@ impl Batch<'_> {
                             item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
                             item.language,
                             item.pinned_feed,
+                            item.title_language,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
@@ -638,6 +645,10 @@ fn content_hash(item: &Item) -> String {
         ("enclosure", &enclosure),
         ("language", item.language.as_deref().unwrap_or("")),
         ("pinned", item.pinned_feed.as_deref().unwrap_or("")),
+        (
+            "title language",
+            item.title_language.as_deref().unwrap_or(""),
+        ),
     ] {
         if !part.is_empty() {
             add(tag);
