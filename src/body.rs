@@ -128,7 +128,7 @@ fn strip_title<'a>(body: &'a str, title: &str) -> &'a str {
         return body;
     }
     match body.get(..title.len()) {
-        Some(head) if head.eq_ignore_ascii_case(title) || head == title => {
+        Some(head) if head.eq_ignore_ascii_case(title) => {
             let rest = body[title.len()..].trim_start();
             if rest.is_empty() { body } else { rest }
         }

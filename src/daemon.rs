@@ -50,13 +50,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// The first delay of the backoff after a failure.
 const BACKOFF_BASE: Duration = Duration::from_secs(60);
 
-/// Runs the daemon: a first build, the listener, the schedules, until [`Control::Shutdown`].
+/// Runs the daemon on `config` (read from `config_path`, which reloads read again): a first
+/// build, the listener, the schedules, until [`Control::Shutdown`].
 pub async fn run(
+    config: Config,
     config_path: PathBuf,
     listener: TcpListener,
     mut control: mpsc::Receiver<Control>,
 ) -> Result<(), DaemonError> {
-    let config = Config::load(&config_path)?;
     let status = Arc::new(Status::default());
     let engine = Arc::new(Engine::open(config)?);
     status.set_sources(source_health(&engine));
@@ -371,7 +372,7 @@ pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
         let listener = TcpListener::bind(config.server.listen).await?;
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(forward_signals(tx));
-        run(config_path, listener, rx).await
+        run(config, config_path, listener, rx).await
     })
 }
 

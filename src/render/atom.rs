@@ -102,7 +102,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
     };
     let mut out = feed
         .write_with_config(Vec::new(), config)
-        .map_err(|e| RenderError::Xml {
+        .map_err(|e| RenderError::Encode {
             feed: doc.name.id.clone(),
             message: e.to_string(),
         })?;

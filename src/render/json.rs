@@ -52,7 +52,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         "authors": [{ "name": site.title, "url": site.base_url.as_str() }],
         "items": items,
     });
-    let mut out = serde_json::to_vec_pretty(&feed).map_err(|e| RenderError::Xml {
+    let mut out = serde_json::to_vec_pretty(&feed).map_err(|e| RenderError::Encode {
         feed: doc.name.id.clone(),
         message: e.to_string(),
     })?;

@@ -94,9 +94,9 @@ fn newest(times: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedO
 /// A rendering failure.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// The XML writer failed.
-    #[error("rendering feed {feed}: {message}")]
-    Xml {
+    /// Writing the document (XML or JSON) failed.
+    #[error("rendering {feed}: {message}")]
+    Encode {
         /// The feed id.
         feed: String,
         /// What failed.

@@ -9,7 +9,7 @@ use crate::config::{COMBINED_ID, Config};
 
 /// Renders the OPML document.
 pub fn render(config: &Config, feeds: &[FeedInfo]) -> Result<Vec<u8>, RenderError> {
-    write(config, feeds).map_err(|e| RenderError::Xml {
+    write(config, feeds).map_err(|e| RenderError::Encode {
         feed: "feeds.opml".into(),
         message: e.to_string(),
     })

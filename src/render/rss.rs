@@ -57,12 +57,13 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         items,
         ..Default::default()
     };
-    let mut out = channel
-        .pretty_write_to(Vec::new(), b' ', 2)
-        .map_err(|e| RenderError::Xml {
-            feed: doc.name.id.clone(),
-            message: e.to_string(),
-        })?;
+    let mut out =
+        channel
+            .pretty_write_to(Vec::new(), b' ', 2)
+            .map_err(|e| RenderError::Encode {
+                feed: doc.name.id.clone(),
+                message: e.to_string(),
+            })?;
     out.push(b'\n');
     Ok(out)
 }

@@ -454,7 +454,8 @@ impl Batch<'_> {
         source: &str,
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome, StoreError> {
-        let hash = content_hash(item);
+        let details = Details::of(item);
+        let hash = content_hash(item, &details);
         let existing: Option<(i64, String, String, String)> = self
             .tx
             .prepare_cached("SELECT id, content_hash, published, feed FROM item WHERE key = ?1")
@@ -494,11 +495,11 @@ impl Batch<'_> {
                             item.published.timestamp(),
                             hash,
                             source,
-                            item.authors.join("\n"),
-                            item.categories.join("\n"),
+                            details.authors,
+                            details.categories,
                             item.enclosure.as_ref().map(|e| &e.url),
                             item.enclosure.as_ref().map(|e| &e.mime_type),
-                            item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
+                            details.enclosure_length,
                             item.language,
                             item.pinned_feed,
                             item.title_language,
@@ -534,11 +535,11 @@ impl Batch<'_> {
                             hash,
                             source,
                             id,
-                            item.authors.join("\n"),
-                            item.categories.join("\n"),
+                            details.authors,
+                            details.categories,
                             item.enclosure.as_ref().map(|e| &e.url),
                             item.enclosure.as_ref().map(|e| &e.mime_type),
-                            item.enclosure.as_ref().map(|e| i64::try_from(e.length).unwrap_or(0)),
+                            details.enclosure_length,
                             item.language,
                             item.pinned_feed,
                             item.title_language,
@@ -614,11 +615,29 @@ impl Batch<'_> {
     }
 }
 
+/// The item's list-valued and numeric columns, as stored.
+struct Details {
+    authors: String,
+    categories: String,
+    enclosure_length: Option<i64>,
+}
+
+impl Details {
+    fn of(item: &Item) -> Details {
+        Details {
+            authors: item.authors.join("\n"),
+            categories: item.categories.join("\n"),
+            enclosure_length: item
+                .enclosure
+                .as_ref()
+                .map(|e| i64::try_from(e.length).unwrap_or(0)),
+        }
+    }
+}
+
 /// A digest of the parts of an item a subscriber sees.
-fn content_hash(item: &Item) -> String {
+fn content_hash(item: &Item, details: &Details) -> String {
     let mut h = Sha256::new();
-    let authors = item.authors.join("\n");
-    let categories = item.categories.join("\n");
     let enclosure = item
         .enclosure
         .as_ref()
@@ -640,8 +659,8 @@ fn content_hash(item: &Item) -> String {
     // Parts added later count only when present, so items that lack them keep their hash
     // (and are not reported as updated) across upgrades.
     for (tag, part) in [
-        ("authors", authors.as_str()),
-        ("categories", &categories),
+        ("authors", details.authors.as_str()),
+        ("categories", &details.categories),
         ("enclosure", &enclosure),
         ("language", item.language.as_deref().unwrap_or("")),
         ("pinned", item.pinned_feed.as_deref().unwrap_or("")),

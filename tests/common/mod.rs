@@ -192,7 +192,12 @@ impl Daemon {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (control, rx) = tokio::sync::mpsc::channel(4);
-        let task = tokio::spawn(govfeeds::daemon::run(sandbox.config_path(), listener, rx));
+        let task = tokio::spawn(govfeeds::daemon::run(
+            sandbox.config(),
+            sandbox.config_path(),
+            listener,
+            rx,
+        ));
         let daemon = Daemon {
             addr,
             control,
