@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::publish;
 use crate::render::{self, Document, Scope};
+use crate::{gate, publish};
 use sha2::{Digest, Sha256};
 
 use crate::item::Item;
@@ -37,6 +37,8 @@ pub struct Summary {
     pub new: usize,
     /// Items whose content changed.
     pub updated: usize,
+    /// Language variants of known items recorded (new alternate links).
+    pub variants: usize,
     /// Items seen again unchanged.
     pub unchanged: usize,
     /// Skipped entries or lines, by reason.
@@ -53,6 +55,9 @@ pub struct Summary {
     pub removed: Vec<PathBuf>,
     /// Sources that failed, with the reason; their earlier items stay.
     pub failed: Vec<(String, String)>,
+    /// What the publish gate said of each document it checked (by path under `output_dir`):
+    /// `None` when it passed, else why it was not published.
+    pub gate: BTreeMap<String, Option<String>>,
     /// Items in the store after the build.
     pub total: u64,
     /// The feeds whose items changed.
@@ -60,6 +65,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The documents the publish gate kept from being published, and why.
+    pub fn rejected(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.gate
+            .iter()
+            .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))
+    }
+
+    /// Items that changed what the feeds show: new, updated, or with a new language variant.
+    pub fn changes(&self) -> usize {
+        self.new + self.updated + self.variants
+    }
+
     /// Adds another summary's counts (of another source, or of a publish) to this one.
     pub fn add(&mut self, other: Summary) {
         self.files += other.files;
@@ -67,6 +84,7 @@ impl Summary {
         self.read += other.read;
         self.new += other.new;
         self.updated += other.updated;
+        self.variants += other.variants;
         self.unchanged += other.unchanged;
         for (reason, n) in other.skipped {
             *self.skipped.entry(reason).or_default() += n;
@@ -77,6 +95,7 @@ impl Summary {
         self.unchanged_files += other.unchanged_files;
         self.removed.extend(other.removed);
         self.failed.extend(other.failed);
+        self.gate.extend(other.gate);
         self.total = self.total.max(other.total);
         self.changed_feeds.extend(other.changed_feeds);
     }
@@ -92,9 +111,13 @@ impl fmt::Display for Summary {
         )?;
         write!(
             f,
-            "items: {} read, {} new, {} updated, {} unchanged, {} skipped",
-            self.read, self.new, self.updated, self.unchanged, skipped
+            "items: {} read, {} new, {} updated, ",
+            self.read, self.new, self.updated
         )?;
+        if self.variants > 0 {
+            write!(f, "{} new language variant(s), ", self.variants)?;
+        }
+        write!(f, "{} unchanged, {} skipped", self.unchanged, skipped)?;
         if skipped > 0 {
             let reasons: Vec<String> = self
                 .skipped
@@ -113,6 +136,9 @@ impl fmt::Display for Summary {
         )?;
         for (name, reason) in &self.failed {
             write!(f, "\nsource {name} failed: {reason}")?;
+        }
+        for (path, reason) in self.rejected() {
+            write!(f, "\n{path} not published (publish gate): {reason}")?;
         }
         Ok(())
     }
@@ -443,6 +469,25 @@ impl Engine {
         }
         let old = store.source_state(&source.name)?;
         let mut state = old.clone();
+        let now = Utc::now()
+            .with_timezone(&self.config.site.timezone)
+            .fixed_offset();
+        let health = match &failure {
+            Some(f) if old.consecutive_failures == 0 => Some((true, f.message.clone())),
+            None if old.consecutive_failures > 0 => Some((
+                false,
+                format!(
+                    "Back after {} failed run(s); the last error was: {}",
+                    old.consecutive_failures,
+                    old.last_error.as_deref().unwrap_or("unknown")
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((failing, message)) = health {
+            store.record_health(&source.name, now, failing, &message)?;
+            summary.changed_feeds.insert(render::HEALTH_ID.to_string());
+        }
         match &failure {
             None => {
                 state.last_success = Some(Utc::now());
@@ -459,7 +504,7 @@ impl Engine {
             }
         }
         // A run that changed nothing writes nothing: its success time lives in memory only.
-        let changed = summary.new + summary.updated > 0
+        let changed = summary.changes() > 0
             || failure.is_some()
             || old.consecutive_failures > 0
             || old.last_success.is_none();
@@ -509,6 +554,20 @@ impl Engine {
         let mut paths = HashSet::new();
         render::site(&store, &self.config, &scope, |doc| {
             let path = out.join(&doc.path);
+            let verdict = gate::check(&doc, &self.config).err();
+            if let Some(reason) = &verdict {
+                error!(
+                    "{} not published, the last good one stays: {reason}",
+                    doc.path
+                );
+            }
+            let rejected = verdict.is_some();
+            summary.gate.insert(doc.path.clone(), verdict);
+            if rejected {
+                // Keep the published file (a full publish would remove it as stale).
+                paths.insert(path);
+                return Ok(());
+            }
             let written = publish::write_if_changed(&path, &doc.bytes).map_err(|source| {
                 render::RenderError::Io {
                     path: path.display().to_string(),
@@ -528,8 +587,9 @@ impl Engine {
         })?;
         if scope == Scope::All {
             let feeds = out.join("feeds");
-            summary.removed = publish::remove_stale(&feeds, &paths, &["rss", "atom", "json"])
-                .map_err(io_err(&feeds))?;
+            summary.removed =
+                publish::remove_stale(&feeds, &paths, &["rss", "atom", "json", "html"])
+                    .map_err(io_err(&feeds))?;
             if !current {
                 store.set_meta(PUBLISHED, &fingerprint)?;
             }
@@ -642,6 +702,10 @@ fn ingest_files(
                     Outcome::Updated(previous) => {
                         summary.updated += 1;
                         summary.changed_feeds.insert(previous);
+                        summary.changed_feeds.insert(feed);
+                    }
+                    Outcome::Variant(feed) => {
+                        summary.variants += 1;
                         summary.changed_feeds.insert(feed);
                     }
                     Outcome::Unchanged => summary.unchanged += 1,

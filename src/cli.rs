@@ -110,7 +110,7 @@ pub fn run(command: Command) -> Exit {
             match build::run(config) {
                 Ok(summary) => {
                     println!("{summary}");
-                    if summary.failed.is_empty() {
+                    if summary.failed.is_empty() && summary.rejected().next().is_none() {
                         Exit::Ok
                     } else {
                         Exit::Failure

@@ -28,6 +28,9 @@ pub struct Config {
     pub paths: Paths,
     /// `[feeds] max_items`: the newest N items per feed.
     pub max_items: usize,
+    /// `[feeds] languages`: the languages that get a feed of their own per feed
+    /// (`feeds/<id>.<lang>.atom`); empty for none.
+    pub languages: Vec<String>,
     /// `[dedup] ignore_params`: query parameters that do not change an item's identity.
     pub ignore_params: IgnoreParams,
     /// `[[source]]` entries, in file order.
@@ -275,6 +278,7 @@ struct RawPaths {
 #[serde(deny_unknown_fields)]
 struct RawFeeds {
     max_items: Option<Spanned<i64>>,
+    languages: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -490,6 +494,19 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     };
     let max_items =
         usize::try_from(bounded(ctx, raw.feeds.max_items, 1..=10_000, 50)?).unwrap_or(50);
+    let mut languages: Vec<String> = Vec::new();
+    for lang in raw.feeds.languages.unwrap_or_default() {
+        let tag = lang.get_ref();
+        if !(matches!(tag.len(), 2 | 3) && tag.bytes().all(|b| b.is_ascii_lowercase())) {
+            return Err(ctx.at(
+                &lang,
+                "expected a lower-case language code such as \"kk\", \"ru\" or \"en\"",
+            ));
+        }
+        if !languages.contains(tag) {
+            languages.push(tag.clone());
+        }
+    }
     let ignore_params = match raw.dedup.ignore_params {
         None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
         Some(list) => {
@@ -594,6 +611,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         site,
         paths,
         max_items,
+        languages,
         ignore_params,
         sources,
         ministries,

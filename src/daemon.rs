@@ -18,7 +18,7 @@ use crate::build::{BuildError, Engine, Published, Summary};
 use crate::config::{Config, ConfigError};
 use crate::render::Scope;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};
-use crate::serve::{self, AppState, Snapshot};
+use crate::serve::{self, AppState, Pages, Snapshot};
 use crate::status::{SourceHealth, Status};
 
 /// What the process asks of the daemon.
@@ -39,6 +39,9 @@ pub enum DaemonError {
     /// The first build could not run.
     #[error(transparent)]
     Build(#[from] BuildError),
+    /// The store could not be opened for the item and archive pages.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Listening or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -68,6 +71,9 @@ pub async fn run(
         Arc::clone(&status),
         max_age(engine.config()),
     ));
+    state
+        .pages
+        .store(Some(Arc::new(Pages::open(engine.config().clone())?)));
 
     let (stop_server, mut server_stopped) = watch::channel(false);
     let server = tokio::spawn(serve::serve(listener, Arc::clone(&state), async move {
@@ -112,13 +118,14 @@ async fn first_build(engine: &Arc<Engine>, status: &Status) -> Result<Published,
     for source in &engine.config().sources {
         let run = engine.run_source(source).await?;
         let result = match &run.failure {
-            None => Ok((run.summary.new + run.summary.updated) as u64),
+            None => Ok(run.summary.changes() as u64),
             Some(f) => Err(f.message.clone()),
         };
         status.source_ran(&source.name, result, chrono::Utc::now());
         summary.add(run.summary);
     }
     let (published, documents) = engine.publish(Scope::All, true).await?;
+    status.gate_checked(&published.gate);
     summary.add(published);
     status.build_ran(Ok(()), started.elapsed().as_secs_f64());
     log_summary(&summary);
@@ -216,6 +223,10 @@ async fn reload(path: &Path, current: Generation, state: &Arc<AppState>) -> Gene
     current.stop().await;
     state.status.set_sources(source_health(&new));
     state.set_max_age(max_age(new.config()));
+    match Pages::open(new.config().clone()) {
+        Ok(pages) => state.pages.store(Some(Arc::new(pages))),
+        Err(e) => error!("after reload, item and archive pages stay on the old config: {e}"),
+    }
     match first_build(&new, &state.status).await {
         Ok(documents) => match compress(documents, state.snapshot.load_full()).await {
             Ok(snapshot) => state.snapshot.store(Arc::new(snapshot)),
@@ -317,7 +328,7 @@ async fn run_and_publish(
             };
         }
     };
-    let changed = (run.summary.new + run.summary.updated) as u64;
+    let changed = run.summary.changes() as u64;
     let result = match &run.failure {
         None => Ok(changed),
         Some(f) => Err(f.message.clone()),
@@ -325,7 +336,7 @@ async fn run_and_publish(
     state
         .status
         .source_ran(&source.name, result, chrono::Utc::now());
-    if changed > 0 {
+    if !run.summary.changed_feeds.is_empty() {
         let scope = Scope::Feeds(run.summary.changed_feeds.clone());
         let published = match engine.publish(scope, true).await {
             Ok((summary, documents)) => compress(documents, state.snapshot.load_full())
@@ -335,6 +346,7 @@ async fn run_and_publish(
         };
         match published {
             Ok((summary, snapshot)) => {
+                state.status.gate_checked(&summary.gate);
                 state.snapshot.store(Arc::new(snapshot));
                 state
                     .status

@@ -89,6 +89,22 @@ pub fn news_id(url: &Url) -> Option<i64> {
         .and_then(|w| w[2].parse().ok())
 }
 
+/// The public name of an item's page (`items/<page>.html`): a hash of its identity key.
+pub fn page_name(key: &str) -> String {
+    crate::text::hex(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// The language a source URL names in its `lang=` parameter (gov.kz: `kk`, `ru`, `en`):
+/// the language of this variant of the item.
+pub fn variant_language(url: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let lang = url
+        .query_pairs()
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.to_ascii_lowercase())?;
+    (matches!(lang.len(), 2 | 3) && lang.bytes().all(|b| b.is_ascii_lowercase())).then_some(lang)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +168,30 @@ mod tests {
         assert_eq!(news_id(&url), Some(1158782));
         let other = parse_source_url("https://example.org/news/1").unwrap();
         assert_eq!((entity_slug(&other), news_id(&other)), (None, None));
+    }
+
+    #[test]
+    fn page_names_and_variant_languages() {
+        // Pinned: item page URLs are permalinks.
+        assert_eq!(page_name("t:a2d5434664cbad65cf69a9b370498ad7").len(), 16);
+        assert_eq!(page_name("a"), "ca978112ca1bbdca");
+        let variant = |u: &str| variant_language(u);
+        assert_eq!(
+            variant("https://www.gov.kz/x?lang=KK").as_deref(),
+            Some("kk")
+        );
+        assert_eq!(
+            variant("https://www.gov.kz/x?a=1&lang=ru").as_deref(),
+            Some("ru")
+        );
+        for none in [
+            "https://www.gov.kz/x",
+            "https://a.b/?lang=k1",
+            "https://a.b/?lang=",
+            "nope",
+        ] {
+            assert_eq!(variant(none), None, "{none}");
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
 //!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
 //! - [`store`] keeps every item in SQLite, deduplicated by identity.
-//! - [`render`] writes RSS and Atom documents; [`publish`] replaces files atomically.
+//! - [`render`] writes RSS, Atom and JSON Feed documents and the HTML pages; [`gate`] reads
+//!   each feed back and checks it before [`publish`] replaces files atomically.
 //! - [`build`] runs the flow: once for `govfeeds build`, per source for the daemon.
 //! - [`serve`] answers HTTP from an in-memory snapshot; [`status`] feeds `/healthz` and
 //!   `/metrics`; [`daemon`] schedules sources, reloads, shuts down and talks to systemd.
@@ -30,6 +31,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod gate;
 pub mod identity;
 pub mod item;
 pub mod language;

@@ -1,9 +1,12 @@
 //! The static handler: serves the published snapshot from memory the way feed readers want
 //! (content types, strong ETags, Last-Modified, 304s, gzip and brotli negotiated from
 //! `Accept-Encoding` and compressed once per build, HEAD), plus `/healthz` and `/metrics`.
+//! Item pages and archive pages, one per item or per hundred items, are rendered from the
+//! store on request instead ([`Pages`]), with the same validators and gzip.
 //!
-//! Only the paths in the snapshot exist: every other path, including every path-traversal
-//! spelling, is a 404 because nothing is ever looked up on disk.
+//! Only the paths in the snapshot and the item and archive pages in the store exist: every
+//! other path, including every path-traversal spelling, is a 404 because nothing is ever
+//! looked up on disk.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 use chrono::Utc;
 use headers::{ETag, HeaderMapExt, IfModifiedSince, IfNoneMatch};
@@ -23,8 +26,10 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tracing::warn;
 
-use crate::render::Document;
+use crate::config::Config;
+use crate::render::{self, Document};
 use crate::status::Status;
+use crate::store::{Store, StoreError};
 
 /// One document in every encoding, with its validators.
 #[derive(Debug, Clone)]
@@ -32,10 +37,12 @@ pub struct Resource {
     content_type: HeaderValue,
     identity: Variant,
     gzip: Variant,
-    br: Variant,
+    br: Option<Variant>,
     last_modified: SystemTime,
     last_modified_value: HeaderValue,
     sha256: String,
+    /// `Cache-Control` when not the configured one (archive pages that never change).
+    cache_control: Option<HeaderValue>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,27 +119,97 @@ impl Snapshot {
 }
 
 fn resource(doc: &Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
-    let tag = &sha256[..32];
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let gzip = gz
-        .write_all(&doc.bytes)
-        .and_then(|_| gz.finish())
-        .unwrap_or_default();
     let mut br = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
         quality: 9,
         ..Default::default()
     };
     let _ = brotli::BrotliCompress(&mut &doc.bytes[..], &mut br, &params);
+    encoded(
+        doc,
+        sha256,
+        last_modified,
+        flate2::Compression::best(),
+        Some(br),
+    )
+}
+
+/// A resource with `doc`'s bytes, gzipped at `level`, and brotli when given.
+fn encoded(
+    doc: &Document,
+    sha256: String,
+    last_modified: SystemTime,
+    level: flate2::Compression,
+    br: Option<Vec<u8>>,
+) -> Option<Resource> {
+    let tag = &sha256[..32];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+    let gzip = gz
+        .write_all(&doc.bytes)
+        .and_then(|_| gz.finish())
+        .unwrap_or_default();
     Some(Resource {
         content_type: HeaderValue::from_static(doc.content_type),
         identity: Variant::new(doc.bytes.clone(), tag)?,
         gzip: Variant::new(gzip, &format!("{tag}.gz"))?,
-        br: Variant::new(br, &format!("{tag}.br"))?,
+        br: match br {
+            Some(br) => Some(Variant::new(br, &format!("{tag}.br"))?),
+            None => None,
+        },
         last_modified,
         last_modified_value: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified)).ok()?,
         sha256,
+        cache_control: None,
     })
+}
+
+/// Renders item pages and archive pages from the store on request.
+pub struct Pages {
+    store: std::sync::Mutex<Store>,
+    config: Config,
+}
+
+impl Pages {
+    /// Opens a store connection of its own for `config`'s store (the engine created it).
+    pub fn open(config: Config) -> Result<Pages, StoreError> {
+        Ok(Pages {
+            store: std::sync::Mutex::new(Store::open_reader(&config.paths.state_dir)?),
+            config,
+        })
+    }
+
+    /// The resource at `path`, rendered now; `None` when there is no such page.
+    fn get(&self, path: &str) -> Option<Resource> {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        let found = match render::on_request(&store, &self.config, path.trim_start_matches('/')) {
+            Ok(found) => found?,
+            Err(e) => {
+                warn!("{path}: {e}");
+                return None;
+            }
+        };
+        drop(store);
+        let doc = found.document;
+        let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
+        let mut resource = encoded(
+            &doc,
+            sha256,
+            SystemTime::from(doc.modified),
+            flate2::Compression::fast(),
+            None,
+        )?;
+        if found.immutable {
+            resource.cache_control = Some(HeaderValue::from_static(
+                "public, max-age=31536000, immutable",
+            ));
+        }
+        Some(resource)
+    }
+}
+
+/// Whether `path` may name a page rendered on request.
+fn on_request(path: &str) -> bool {
+    path.starts_with("/items/") || path.starts_with("/feeds/archive/")
 }
 
 /// State shared by the handler and the daemon.
@@ -143,6 +220,8 @@ pub struct AppState {
     pub status: Arc<Status>,
     /// `Cache-Control` for documents.
     pub cache_control: ArcSwap<HeaderValue>,
+    /// Item and archive pages, once the store is open.
+    pub pages: ArcSwapOption<Pages>,
 }
 
 impl AppState {
@@ -152,6 +231,7 @@ impl AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             status,
             cache_control: ArcSwap::from_pointee(cache_control(max_age_secs)),
+            pages: ArcSwapOption::empty(),
         }
     }
 
@@ -200,9 +280,30 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
-        let service = hyper::service::service_fn(move |request| {
-            let response = handle(&state, &request);
-            async move { Ok::<_, std::convert::Infallible>(response) }
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let state = Arc::clone(&state);
+            async move {
+                let path = request.uri().path();
+                let in_snapshot = state.snapshot.load().resources.contains_key(path);
+                let response = match state.pages.load_full() {
+                    Some(pages) if on_request(path) && !in_snapshot => {
+                        let wanted = path.to_string();
+                        let rendered = tokio::task::spawn_blocking(move || pages.get(&wanted))
+                            .await
+                            .ok()
+                            .flatten();
+                        respond(
+                            &state,
+                            request.method(),
+                            rendered.as_ref(),
+                            path,
+                            request.headers(),
+                        )
+                    }
+                    _ => handle(&state, &request),
+                };
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -220,18 +321,26 @@ pub async fn serve(
 
 /// Answers one request.
 pub fn handle(state: &AppState, request: &Request<Incoming>) -> Response {
+    let snapshot = state.snapshot.load();
+    let path = request.uri().path();
     respond(
         state,
         request.method(),
-        request.uri().path(),
+        snapshot.resources.get(path),
+        path,
         request.headers(),
     )
 }
 
-fn respond(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Response {
+/// Answers one request for `path` with `resource` (`None` when there is no such document).
+fn respond(
+    state: &AppState,
+    method: &Method,
+    resource: Option<&Resource>,
+    path: &str,
+    headers: &HeaderMap,
+) -> Response {
     let dynamic = matches!(path, "/healthz" | "/metrics");
-    let snapshot = state.snapshot.load();
-    let resource = snapshot.resources.get(path);
     if !dynamic && resource.is_none() {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -269,10 +378,10 @@ fn respond(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -
 }
 
 fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Response {
-    let variant = match negotiate(request) {
-        Coding::Br => &resource.br,
-        Coding::Gzip => &resource.gzip,
-        Coding::Identity => &resource.identity,
+    let variant = match (negotiate(request), &resource.br) {
+        (Coding::Br, Some(br)) => br,
+        (Coding::Br | Coding::Gzip, _) => &resource.gzip,
+        (Coding::Identity, _) => &resource.identity,
     };
     let not_modified = match request.get(header::IF_NONE_MATCH) {
         // Fast path: the client sends back exactly the tag we gave it.
@@ -291,7 +400,10 @@ fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Respo
     h.insert(header::LAST_MODIFIED, resource.last_modified_value.clone());
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::clone(&state.cache_control.load()),
+        match &resource.cache_control {
+            Some(value) => value.clone(),
+            None => HeaderValue::clone(&state.cache_control.load()),
+        },
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(
@@ -310,10 +422,10 @@ fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Respo
     state.status.served.fetch_add(1, Ordering::Relaxed);
     h.insert(header::CONTENT_TYPE, resource.content_type.clone());
     if !std::ptr::eq(variant, &resource.identity) {
-        let coding = if std::ptr::eq(variant, &resource.br) {
-            "br"
-        } else {
+        let coding = if std::ptr::eq(variant, &resource.gzip) {
             "gzip"
+        } else {
+            "br"
         };
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     }

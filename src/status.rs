@@ -30,6 +30,8 @@ struct Inner {
     last_build_seconds: f64,
     build_seconds_total: f64,
     started: bool,
+    /// Documents the publish gate is holding back, and why.
+    rejected: BTreeMap<String, String>,
 }
 
 /// Shared, thread-safe status.
@@ -99,6 +101,18 @@ impl Status {
         }
     }
 
+    /// Records what the publish gate said of each document it checked: a rejected document
+    /// stays a problem until a later version of it passes.
+    pub fn gate_checked(&self, verdicts: &BTreeMap<String, Option<String>>) {
+        let mut inner = self.lock();
+        for (path, verdict) in verdicts {
+            match verdict {
+                Some(reason) => inner.rejected.insert(path.clone(), reason.clone()),
+                None => inner.rejected.remove(path),
+            };
+        }
+    }
+
     /// One line for systemd's `STATUS=`: how many sources are failing, the last build.
     pub fn summary_line(&self) -> String {
         let inner = self.lock();
@@ -127,6 +141,11 @@ impl Status {
         }
         if let Some(e) = &inner.last_build_error {
             problems.push(format!("last build failed: {e}"));
+        }
+        for (path, reason) in &inner.rejected {
+            problems.push(format!(
+                "{path} held back by the publish gate (the last good version is served): {reason}"
+            ));
         }
         for (name, h) in &inner.sources {
             let allowed = h.interval.unwrap_or(Duration::hours(1)) * HEALTH_INTERVALS;
@@ -254,4 +273,33 @@ fn label(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_held_back_by_the_gate_is_unhealthy_until_a_version_passes() {
+        let status = Status::default();
+        status.build_ran(Ok(()), 0.1);
+        assert_eq!(status.health(Utc::now()), Ok(()));
+        let path = "feeds/mfa.atom".to_string();
+        status.gate_checked(&BTreeMap::from([(
+            path.clone(),
+            Some("no self link".into()),
+        )]));
+        let problems = status.health(Utc::now()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("feeds/mfa.atom held back"),
+            "{problems:?}"
+        );
+        assert!(problems[0].ends_with("no self link"));
+        // Other documents passing does not clear it; its own next version does.
+        status.gate_checked(&BTreeMap::from([("feeds/all.atom".to_string(), None)]));
+        assert!(status.health(Utc::now()).is_err());
+        status.gate_checked(&BTreeMap::from([(path, None)]));
+        assert_eq!(status.health(Utc::now()), Ok(()));
+    }
 }

@@ -62,7 +62,9 @@ fn seed_builds_per_ministry_and_combined_feeds() {
     let files = std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
         .count();
-    assert_eq!(files, expected.len() * 3, "no other feed files");
+    // Per feed: RSS, Atom, JSON Feed, the HTML page and an Atom feed per configured language
+    // (kk, ru, en); then the health feed.
+    assert_eq!(files, expected.len() * 7 + 1, "no other feed files");
 
     // The embassy feed holds exactly the six mfa-* items.
     let mfa = sandbox.feed("mfa", "atom");
@@ -244,8 +246,9 @@ fn second_build_changes_nothing() {
     );
     assert_eq!(
         summary.written.len(),
-        8,
-        "all and other in three formats, the OPML and the index: {:?}",
+        12,
+        "all and other in three formats, their pages and English feeds, the OPML and the \
+         index: {:?}",
         summary.written
     );
 }
@@ -427,8 +430,8 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
     assert_eq!(summary.reclassified, 1);
     assert_eq!(
         summary.removed.len(),
-        3,
-        "ps.rss, ps.atom and ps.json: {:?}",
+        7,
+        "ps.rss, ps.atom, ps.json, ps.html and the three language feeds: {:?}",
         summary.removed
     );
     assert_eq!(sandbox.feed("internal", "rss").entries.len(), 1);

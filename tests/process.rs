@@ -243,7 +243,7 @@ fn talks_to_systemd_through_notify_socket() {
     // Ready means serving.
     assert_eq!(get(addr, "/healthz").unwrap().0, 200);
     assert!(
-        messages.contains("STATUS=serving 29 documents"),
+        messages.contains("STATUS=serving 66 documents"),
         "{messages}"
     );
     receive_until("WATCHDOG=1", &mut messages);

@@ -9,7 +9,7 @@ use govfeeds::body::Body;
 use govfeeds::classify::Classifier;
 use govfeeds::config::{Config, FeedName};
 use govfeeds::identity::{canonical_url, parse_source_url};
-use govfeeds::render::{FeedDoc, atom, rss};
+use govfeeds::render::{Edition, FeedDoc, atom, rss};
 use govfeeds::source::dump::{DumpParser, Event};
 use govfeeds::store::StoredItem;
 use govfeeds::text::{clean, collapse_whitespace};
@@ -50,6 +50,9 @@ fn render_both(
         enclosure: None,
         language: None,
         title_language: None,
+        page: "0123456789abcdef".into(),
+        variant_language: None,
+        alternates: vec![],
     };
     let doc = FeedDoc {
         name: FeedName {
@@ -60,6 +63,7 @@ fn render_both(
         items: vec![item],
         config,
         classifier: Classifier::new(config),
+        edition: Edition::Current { archives: 0 },
     };
     let rss = rss::render(&doc).unwrap();
     let atom = atom::render(&doc).unwrap();

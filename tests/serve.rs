@@ -65,8 +65,8 @@ async fn serves_feeds_with_types_validators_and_caching_headers() {
         "{index}"
     );
     assert!(
-        index.contains(r#"href="feeds/mfa.rss""#)
-            && index.contains(r#"href="feeds/uigur-sumbe.atom""#)
+        index.contains(r#"href="http://127.0.0.1:8080/feeds/mfa.rss""#)
+            && index.contains(r#"href="http://127.0.0.1:8080/feeds/uigur-sumbe.atom""#)
     );
     daemon.stop().await;
 }

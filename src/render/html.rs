@@ -1,57 +1,233 @@
-//! The HTML index page: every feed with its item count, last update and links, plus
-//! autodiscovery links for the combined feed. No JavaScript; readable on a phone.
+//! The HTML pages: the index of every feed, a page per feed listing its newest items, and a
+//! page per item. No JavaScript; readable on a phone; each page names its feeds in
+//! autodiscovery links. All text is escaped; item bodies are the sanitized HTML the feeds carry.
 
 use std::fmt::Write;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use super::FeedInfo;
-use crate::config::{COMBINED_ID, Config};
+use super::{Edition, FeedDoc, FeedInfo, item_link, item_path};
+use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::store::StoredItem;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5}\
 table{border-collapse:collapse;width:100%}td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
-td.n{text-align:right}a{color:#0645ad}small{color:#555}";
+td.n{text-align:right}a{color:#0645ad}small,.meta{color:#555}ol.items{padding-left:1.2rem}ol.items li{margin-bottom:1rem}\
+article{overflow-wrap:anywhere}nav{margin-bottom:1rem}h1{font-size:1.7rem;line-height:1.25}";
+
+/// The document head: title, viewport, style, and autodiscovery links for feed `id`.
+fn head(out: &mut String, config: &Config, lang: &str, title: &str, feed: &FeedName) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n",
+        lang = attr(lang),
+        title = text(title),
+    );
+    for (kind, label, extension) in [
+        ("application/atom+xml", "Atom", "atom"),
+        ("application/rss+xml", "RSS", "rss"),
+        ("application/feed+json", "JSON Feed", "json"),
+    ] {
+        let _ = writeln!(
+            out,
+            "<link rel=\"alternate\" type=\"{kind}\" title=\"{feed} ({label})\" href=\"{href}\">",
+            feed = attr(&feed.title),
+            href = attr(&config.url_for(&format!("feeds/{}.{extension}", feed.id))),
+        );
+    }
+    let _ = write!(out, "<style>{STYLE}</style>\n</head>\n<body>\n");
+}
+
+fn subscribe_links(out: &mut String, config: &Config, id: &str) {
+    let _ = write!(
+        out,
+        "<a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON</a>",
+        rss = attr(&config.url_for(&format!("feeds/{id}.rss"))),
+        atom = attr(&config.url_for(&format!("feeds/{id}.atom"))),
+        json = attr(&config.url_for(&format!("feeds/{id}.json"))),
+    );
+}
+
+fn date(item: &StoredItem) -> String {
+    item.published.format("%Y-%m-%d").to_string()
+}
 
 /// Renders the index page.
 pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
     let site = &config.site;
     let mut out = String::new();
+    let combined = FeedName {
+        id: COMBINED_ID.into(),
+        title: site.title.clone(),
+    };
+    head(&mut out, config, &site.language, &site.title, &combined);
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n\
-         <link rel=\"alternate\" type=\"application/atom+xml\" title=\"{title_attr} (Atom)\" href=\"{atom}\">\n\
-         <link rel=\"alternate\" type=\"application/rss+xml\" title=\"{title_attr} (RSS)\" href=\"{rss}\">\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p>{description}</p>\n\
-         <p><a href=\"feeds.opml\">Subscribe to every feed at once (OPML)</a></p>\n\
+        "<h1>{title}</h1>\n<p>{description}</p>\n\
+         <p><a href=\"{opml}\">Subscribe to every feed at once (OPML)</a></p>\n\
          <table>\n<thead><tr><th>Feed</th><th>Items</th><th>Updated</th><th>Subscribe</th></tr></thead>\n<tbody>\n",
-        lang = attr(&site.language),
         title = text(&site.title),
-        title_attr = attr(&site.title),
         description = text(&site.description),
-        atom = attr(&config.url_for(&format!("feeds/{COMBINED_ID}.atom"))),
-        rss = attr(&config.url_for(&format!("feeds/{COMBINED_ID}.rss"))),
+        opml = attr(&config.url_for("feeds.opml")),
     );
     for feed in feeds {
         let id = &feed.name.id;
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "<tr><td>{title}<br><small>{id_text}</small></td><td class=\"n\">{items}</td><td>{updated}</td>\
-             <td><a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON</a></td></tr>",
+            "<tr><td><a href=\"{page}\">{title}</a><br><small>{id_text}</small></td><td class=\"n\">{items}</td><td>{updated}</td><td>",
+            page = attr(&config.url_for(&format!("feeds/{id}.html"))),
             title = text(&feed.name.title),
             id_text = text(id),
             items = feed.items,
             updated = if feed.items == 0 {
                 "—".to_string()
             } else {
-                feed.updated.format("%Y-%m-%d %H:%M %:z").to_string()
+                format!(
+                    "<time datetime=\"{}\">{}</time>",
+                    feed.updated.to_rfc3339(),
+                    feed.updated.format("%Y-%m-%d")
+                )
             },
-            rss = attr(&format!("feeds/{id}.rss")),
-            atom = attr(&format!("feeds/{id}.atom")),
-            json = attr(&format!("feeds/{id}.json")),
+        );
+        subscribe_links(&mut out, config, id);
+        out.push_str("</td></tr>\n");
+    }
+    let _ = write!(
+        out,
+        "</tbody>\n</table>\n<p><small>Operators: <a href=\"{health}\">source health feed</a></small></p>\n</body>\n</html>\n",
+        health = attr(&config.url_for(&format!("feeds/{}.atom", super::HEALTH_ID))),
+    );
+    out.into_bytes()
+}
+
+/// Renders the page of a feed: its newest items, with links to their pages and sources.
+/// `count` is how many items the feed holds in all.
+pub fn feed_page(doc: &FeedDoc<'_>, count: u64) -> Vec<u8> {
+    let config = doc.config;
+    let id = &doc.name.id;
+    let mut out = String::new();
+    head(
+        &mut out,
+        config,
+        &config.site.language,
+        &doc.name.title,
+        &doc.name,
+    );
+    let _ = write!(
+        out,
+        "<nav><a href=\"{home}\">{site}</a></nav>\n<h1>{title}</h1>\n<p>{description}</p>\n<p>Subscribe: ",
+        home = attr(config.site.base_url.as_str()),
+        site = text(&config.site.title),
+        title = text(&doc.name.title),
+        description = text(&doc.description),
+    );
+    subscribe_links(&mut out, config, id);
+    for lang in &config.languages {
+        let _ = write!(
+            out,
+            " · <a href=\"{href}\" hreflang=\"{lang}\">Atom ({lang_text})</a>",
+            href = attr(&config.url_for(&format!("feeds/{id}.{lang}.atom"))),
+            lang = attr(lang),
+            lang_text = text(lang),
         );
     }
-    out.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    let _ = write!(
+        out,
+        "</p>\n<p class=\"meta\">The newest {shown} of {count} items.",
+        shown = doc.items.len()
+    );
+    if let Edition::Current { archives } = doc.edition
+        && archives > 0
+    {
+        let _ = write!(
+            out,
+            " Older items: <a href=\"{first}\">archive</a> ({archives} pages of up to {per}, oldest first).",
+            first = attr(&doc.archive_url(1)),
+            per = super::ARCHIVE_PAGE_ITEMS,
+        );
+    }
+    out.push_str("</p>\n<ol class=\"items\">\n");
+    for item in &doc.items {
+        let _ = write!(
+            out,
+            "<li><a href=\"{page}\"{lang}>{title}</a><br><small>{date} · {category}",
+            page = attr(&config.url_for(&item_path(item))),
+            lang = lang_attr(item.title_language.as_ref().or(item.language.as_ref())),
+            title = text(&item.title),
+            date = date(item),
+            category = text(&doc.category_of(item)),
+        );
+        if let Some(link) = &item.link {
+            let _ = write!(out, " · <a href=\"{}\">source</a>", attr(link));
+        }
+        let _ = writeln!(out, "</small><br>{}</li>", text(&item.summary));
+    }
+    out.push_str("</ol>\n</body>\n</html>\n");
+    out.into_bytes()
+}
+
+fn lang_attr(lang: Option<&String>) -> String {
+    lang.map(|l| format!(" lang=\"{}\"", attr(l)))
+        .unwrap_or_default()
+}
+
+/// Renders the page of one item: title, date, feed, body, its source and language versions.
+pub fn item_page(config: &Config, item: &StoredItem, feed: &FeedName) -> Vec<u8> {
+    let mut out = String::new();
+    let lang = item.language.as_deref().unwrap_or(&config.site.language);
+    head(&mut out, config, lang, &item.title, feed);
+    let _ = write!(
+        out,
+        "<nav><a href=\"{home}\">{site}</a> › <a href=\"{feed_page}\">{feed_title}</a></nav>\n\
+         <article>\n<h1{title_lang}>{title}</h1>\n<p class=\"meta\"><time datetime=\"{datetime}\">{date}</time>",
+        home = attr(config.site.base_url.as_str()),
+        site = text(&config.site.title),
+        feed_page = attr(&config.url_for(&format!("feeds/{}.html", feed.id))),
+        feed_title = text(&feed.title),
+        title_lang = lang_attr(item.title_language.as_ref()),
+        title = text(&item.title),
+        datetime = attr(&item.published.to_rfc3339()),
+        date = date(item),
+    );
+    if item.updated > item.published {
+        let _ = write!(
+            out,
+            " (updated <time datetime=\"{}\">{}</time>)",
+            attr(&item.updated.to_rfc3339()),
+            item.updated.format("%Y-%m-%d")
+        );
+    }
+    let authors = super::creators(item);
+    if !authors.is_empty() {
+        let _ = write!(out, " · {}", text(&authors.join(", ")));
+    }
+    let _ = write!(out, "</p>\n{}\n", item.content_html);
+    let link = item_link(config, item);
+    if item.link.is_some() {
+        let _ = write!(
+            out,
+            "<p class=\"meta\">Source: <a href=\"{href}\"{hreflang}>{label}</a>",
+            href = attr(&link),
+            hreflang = item
+                .variant_language
+                .as_ref()
+                .map(|l| format!(" hreflang=\"{}\"", attr(l)))
+                .unwrap_or_default(),
+            label = text(&link),
+        );
+        for (lang, url) in &item.alternates {
+            let _ = write!(
+                out,
+                " · <a href=\"{}\" hreflang=\"{}\">{}</a>",
+                attr(url),
+                attr(lang),
+                text(lang)
+            );
+        }
+        out.push_str("</p>\n");
+    }
+    out.push_str("</article>\n</body>\n</html>\n");
     out.into_bytes()
 }

@@ -18,13 +18,11 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
                 "summary": item.summary,
                 "date_published": item.published.to_rfc3339(),
                 "date_modified": item.updated.to_rfc3339(),
+                "url": doc.link_of(item),
                 "tags": std::iter::once(doc.category_of(item))
                     .chain(item.categories.iter().cloned())
                     .collect::<Vec<_>>(),
             });
-            if let Some(link) = &item.link {
-                entry["url"] = json!(link);
-            }
             let authors = super::creators(item);
             if !authors.is_empty() {
                 entry["authors"] = authors.iter().map(|name| json!({ "name": name })).collect();
@@ -45,7 +43,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
     let feed = json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": doc.name.title,
-        "home_page_url": site.base_url.as_str(),
+        "home_page_url": doc.current_url("html"),
         "feed_url": doc.url("json"),
         "description": doc.description,
         "language": site.language,

@@ -8,6 +8,7 @@ pub mod atom;
 pub mod html;
 pub mod json;
 pub mod opml;
+mod page;
 pub mod rss;
 
 use chrono::{DateTime, FixedOffset};
@@ -16,8 +17,25 @@ use crate::classify::Classifier;
 use crate::config::{COMBINED_ID, Config, FeedName};
 use crate::store::{Store, StoreError, StoredItem};
 
+pub use self::page::{OnRequest, on_request};
+
 /// The name govfeeds announces as its generator.
 pub const GENERATOR: &str = "govfeeds";
+
+/// The id of the source health feed, `feeds/_health.atom`.
+pub const HEALTH_ID: &str = "_health";
+
+/// How many health events the health feed shows.
+const HEALTH_EVENTS: usize = 50;
+
+/// `Content-Type` of RSS documents.
+pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+/// `Content-Type` of Atom documents.
+pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+/// `Content-Type` of JSON Feed documents.
+pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
+/// `Content-Type` of HTML pages.
+pub const HTML_TYPE: &str = "text/html; charset=utf-8";
 
 /// One published document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,25 +61,70 @@ pub struct FeedInfo {
     pub updated: DateTime<FixedOffset>,
 }
 
+/// Items per RFC 5005 archive page.
+pub const ARCHIVE_PAGE_ITEMS: u64 = 100;
+
+/// Which document of a feed is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edition {
+    /// The subscription document: the newest items, and a link to the newest of `archives`
+    /// archive pages (none when every item fits in the subscription document).
+    Current {
+        /// How many archive pages the feed has.
+        archives: u64,
+    },
+    /// The subscription document of the items in one language.
+    Language(String),
+    /// An RFC 5005 archive page (from 1) of `last`; page `last` is still filling.
+    Archive {
+        /// This page.
+        page: u64,
+        /// The newest page.
+        last: u64,
+    },
+}
+
 /// Everything a renderer needs for one feed.
 pub struct FeedDoc<'a> {
     /// Id and title.
     pub name: FeedName,
     /// One-line description.
     pub description: String,
-    /// Newest first, at most `max_items`.
+    /// Newest first, at most `max_items` (an archive page: in the order first seen).
     pub items: Vec<StoredItem>,
     /// The configuration (site, base URL, language).
     pub config: &'a Config,
     /// Names the ministry of each item (its category).
     pub classifier: Classifier<'a>,
+    /// Which document this is.
+    pub edition: Edition,
 }
 
 impl FeedDoc<'_> {
-    /// The absolute URL a document of this feed is served at.
+    /// The absolute URL this document is served at, in the format of `extension`.
     pub fn url(&self, extension: &str) -> String {
+        let id = &self.name.id;
+        self.config.url_for(&match &self.edition {
+            Edition::Current { .. } => format!("feeds/{id}.{extension}"),
+            Edition::Language(lang) => format!("feeds/{id}.{lang}.{extension}"),
+            Edition::Archive { page, .. } => archive_path(id, *page),
+        })
+    }
+
+    /// The absolute URL of archive page `page` of this feed.
+    pub fn archive_url(&self, page: u64) -> String {
+        self.config.url_for(&archive_path(&self.name.id, page))
+    }
+
+    /// The absolute URL of the feed's subscription document in `extension`.
+    pub fn current_url(&self, extension: &str) -> String {
         self.config
             .url_for(&format!("feeds/{}.{extension}", self.name.id))
+    }
+
+    /// The link of an item: its source URL, else its page here.
+    pub fn link_of(&self, item: &StoredItem) -> String {
+        item_link(self.config, item)
     }
 
     /// The newest change among the items: the feed's `updated` / `lastBuildDate`.
@@ -73,6 +136,33 @@ impl FeedDoc<'_> {
     /// The title of the ministry (feed) an item belongs to.
     pub fn category_of(&self, item: &StoredItem) -> String {
         self.classifier.feed_name(&item.feed).title
+    }
+}
+
+/// The one-line description of a feed.
+fn description(config: &Config, name: &FeedName) -> String {
+    if name.id == COMBINED_ID {
+        config.site.description.clone()
+    } else {
+        format!("{}: {}", config.site.title, name.title)
+    }
+}
+
+/// The path of archive page `page` of feed `id`.
+pub fn archive_path(id: &str, page: u64) -> String {
+    format!("feeds/archive/{id}/{page}.atom")
+}
+
+/// The path of an item's page.
+pub fn item_path(item: &StoredItem) -> String {
+    format!("items/{}.html", item.page)
+}
+
+/// The link of an item: its source URL, else its page here.
+pub fn item_link(config: &Config, item: &StoredItem) -> String {
+    match &item.link {
+        Some(link) => link.clone(),
+        None => config.url_for(&item_path(item)),
     }
 }
 
@@ -150,6 +240,7 @@ pub fn fingerprint(config: &Config) -> String {
         config.unattributed.id,
         config.unattributed.title
     );
+    text.push_str(&format!("\n{:?}", config.languages));
     for m in &config.ministries {
         text.push_str(&format!("\n{}\t{}", m.feed.id, m.feed.title));
     }
@@ -187,44 +278,68 @@ pub fn site(
             });
             continue;
         }
-        let description = if combined {
-            config.site.description.clone()
+        let description = description(config, &name);
+        let feed = (!combined).then_some(id.as_str());
+        let archives = if count > config.max_items as u64 {
+            count.div_ceil(ARCHIVE_PAGE_ITEMS)
         } else {
-            format!("{}: {}", config.site.title, name.title)
+            0
         };
         let doc = FeedDoc {
-            items: store.newest((!combined).then_some(id.as_str()), config.max_items)?,
+            items: store.newest(feed, config.max_items)?,
             name,
             description,
             config,
             classifier,
+            edition: Edition::Current { archives },
         };
         let modified = doc.updated();
         store.set_published_updated(&id, modified)?;
-        sink(Document {
-            path: format!("feeds/{id}.rss"),
-            content_type: "application/rss+xml; charset=utf-8",
-            bytes: rss::render(&doc)?,
-            modified,
-        })?;
-        sink(Document {
-            path: format!("feeds/{id}.atom"),
-            content_type: "application/atom+xml; charset=utf-8",
-            bytes: atom::render(&doc)?,
-            modified,
-        })?;
-        sink(Document {
-            path: format!("feeds/{id}.json"),
-            content_type: "application/feed+json; charset=utf-8",
-            bytes: json::render(&doc)?,
-            modified,
-        })?;
+        for (extension, content_type, bytes) in [
+            ("rss", RSS_TYPE, rss::render(&doc)?),
+            ("atom", ATOM_TYPE, atom::render(&doc)?),
+            ("json", JSON_TYPE, json::render(&doc)?),
+            ("html", HTML_TYPE, html::feed_page(&doc, count)),
+        ] {
+            sink(Document {
+                path: format!("feeds/{id}.{extension}"),
+                content_type,
+                bytes,
+                modified,
+            })?;
+        }
+        for lang in &config.languages {
+            let doc = FeedDoc {
+                items: store.newest_in(feed, lang, config.max_items)?,
+                name: FeedName {
+                    id: doc.name.id.clone(),
+                    title: format!("{} ({lang})", doc.name.title),
+                },
+                description: doc.description.clone(),
+                config,
+                classifier,
+                edition: Edition::Language(lang.clone()),
+            };
+            sink(Document {
+                path: format!("feeds/{id}.{lang}.atom"),
+                content_type: ATOM_TYPE,
+                bytes: atom::render(&doc)?,
+                modified: doc.updated(),
+            })?;
+        }
         infos.push(FeedInfo {
             name: doc.name,
             items: count,
             updated: modified,
         });
     }
+    let events = store.health_events(HEALTH_EVENTS)?;
+    sink(Document {
+        path: format!("feeds/{HEALTH_ID}.atom"),
+        content_type: ATOM_TYPE,
+        modified: newest(events.iter().map(|e| e.at)),
+        bytes: atom::health(config, &events)?,
+    })?;
     let modified = newest(infos.iter().map(|f| f.updated));
     sink(Document {
         path: "feeds.opml".into(),
@@ -234,7 +349,7 @@ pub fn site(
     })?;
     sink(Document {
         path: "index.html".into(),
-        content_type: "text/html; charset=utf-8",
+        content_type: HTML_TYPE,
         modified,
         bytes: html::index(config, &infos),
     })

@@ -13,7 +13,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         .iter()
         .map(|item| Item {
             title: Some(item.title.clone()),
-            link: item.link.clone(),
+            link: Some(doc.link_of(item)),
             description: Some(item.summary.clone()),
             content: Some(item.content_html.clone()),
             guid: Some(Guid {
@@ -41,7 +41,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         .collect();
     let channel = Channel {
         title: doc.name.title.clone(),
-        link: doc.config.site.base_url.to_string(),
+        link: doc.current_url("html"),
         description: doc.description.clone(),
         language: Some(doc.config.site.language.clone()),
         last_build_date: Some(doc.updated().to_rfc2822()),

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::classify::Classifier;
+use crate::identity;
 use crate::item::{Enclosure, Item};
 
 /// Migrations in order; entry `n` brings the schema to version `n + 1`.
@@ -20,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_item_details.sql"),
     include_str!("migrations/0005_feed_counts.sql"),
     include_str!("migrations/0006_title_language.sql"),
+    include_str!("migrations/0007_pages_archives_health.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -48,6 +50,9 @@ pub enum Outcome {
     /// Seen before with different content: content and `updated` changed. Holds the feed the
     /// item was in before (it may have moved).
     Updated(String),
+    /// Seen before in another language: the variant was recorded, the content left alone.
+    /// Holds the item's feed.
+    Variant(String),
     /// Seen before with identical content: nothing changed.
     Unchanged,
 }
@@ -111,7 +116,44 @@ pub struct StoredItem {
     pub language: Option<String>,
     /// The title's language tag, when it differs from the item's.
     pub title_language: Option<String>,
+    /// The name of the item's page, `items/<page>.html`.
+    pub page: String,
+    /// The language of the variant the content comes from (`lang=` of its URL).
+    pub variant_language: Option<String>,
+    /// The item's language variants other than its own: language and URL.
+    pub alternates: Vec<(String, String)>,
 }
+
+/// A rendered archive page kept in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptPage {
+    /// The document.
+    pub bytes: Vec<u8>,
+    /// When its newest item last changed.
+    pub modified: DateTime<FixedOffset>,
+}
+
+/// A source health event: a source started failing, or recovered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    /// Sequence number (the entry id).
+    pub id: i64,
+    /// The source's name.
+    pub source: String,
+    /// When it happened.
+    pub at: DateTime<FixedOffset>,
+    /// Whether the source started failing (else it recovered).
+    pub failing: bool,
+    /// The error, or what the recovery followed.
+    pub message: String,
+}
+
+/// The columns [`row_to_item`] reads, in order.
+const ITEM_COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
+    summary, published, updated, authors, categories, enclosure_url, enclosure_type, \
+    enclosure_length, language, title_language, page, variant_lang, \
+    (SELECT group_concat(lang || ' ' || url, char(10)) FROM item_variant \
+     WHERE item_variant.item = item.id AND item_variant.lang IS NOT item.variant_lang)";
 
 impl Store {
     /// Opens (creating if needed) the store in `state_dir` and applies pending migrations.
@@ -131,6 +173,27 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         migrate(&mut conn).map_err(err)?;
+        name_pages(&mut conn).map_err(err)?;
+        Ok(Store { conn, path })
+    }
+
+    /// Opens an existing store for reading (and for keeping rendered archive pages), as the
+    /// server does beside the builds. Never migrates: the engine opened it first.
+    pub fn open_reader(state_dir: &Path) -> Result<Store, StoreError> {
+        let path = state_dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| {
+            // A long ingest holds the write lock: keeping a page can wait for the next request.
+            conn.busy_timeout(std::time::Duration::from_millis(200))?;
+            Ok(conn)
+        })
+        .map_err(|source| StoreError {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Store { conn, path })
     }
 
@@ -199,6 +262,10 @@ impl Store {
                 }
             }
         }
+        if moved > 0 {
+            // Items changed feeds, so the feeds' archive pages hold other items now.
+            tx.execute("DELETE FROM archive_page", []).map_err(err)?;
+        }
         tx.execute(
             "INSERT INTO meta (name, value) VALUES ('classifier', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -224,32 +291,48 @@ impl Store {
 
     /// The newest `limit` items of `feed` (every feed when `None`), in feed order.
     pub fn newest(&self, feed: Option<&str>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
-        const COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, content_html, \
-                               summary, published, updated, authors, categories, enclosure_url, \
-                               enclosure_type, enclosure_length, language, title_language";
-        self.in_feed_order(COLUMNS, feed, limit, row_to_item)
+        self.in_feed_order(ITEM_COLUMNS, feed, None, limit, row_to_item)
     }
 
-    /// `columns` of the newest `limit` items of `feed` (every feed when `None`), in feed order.
+    /// The newest `limit` items of `feed` (every feed when `None`) in `language`.
+    pub fn newest_in(
+        &self,
+        feed: Option<&str>,
+        language: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        self.in_feed_order(ITEM_COLUMNS, feed, Some(language), limit, row_to_item)
+    }
+
+    /// `columns` of the newest `limit` items of `feed` (every feed when `None`), in feed order,
+    /// only those in `language` if given.
     fn in_feed_order<T>(
         &self,
         columns: &str,
         feed: Option<&str>,
+        language: Option<&str>,
         limit: usize,
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
         const ORDER: &str = "ORDER BY published_ts DESC, news_id DESC, id ASC LIMIT ?";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
-            Some(feed) => (
-                format!("SELECT {columns} FROM item WHERE feed = ? {ORDER}"),
-                vec![feed.to_string().into(), limit.into()],
-            ),
-            None => (
-                format!("SELECT {columns} FROM item {ORDER}"),
-                vec![limit.into()],
-            ),
+        let mut filters = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(feed) = feed {
+            filters.push("feed = ?");
+            args.push(feed.to_string().into());
+        }
+        if let Some(language) = language {
+            filters.push("language = ?");
+            args.push(language.to_string().into());
+        }
+        args.push(limit.into());
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
         };
+        let sql = format!("SELECT {columns} FROM item {filter} {ORDER}");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         stmt.query_map(rusqlite::params_from_iter(args), row)
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -364,11 +447,144 @@ impl Store {
         feed: Option<&str>,
         limit: usize,
     ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
-        let times = self.in_feed_order("updated", feed, limit, |r| r.get::<_, String>(0))?;
+        let times = self.in_feed_order("updated", feed, None, limit, |r| r.get::<_, String>(0))?;
         Ok(times
             .iter()
             .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
             .max())
+    }
+
+    /// The item whose page is `items/<page>.html`.
+    pub fn item_by_page(&self, page: &str) -> Result<Option<StoredItem>, StoreError> {
+        self.conn
+            .prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM item WHERE page = ?1"))
+            .and_then(|mut s| s.query_row([page], row_to_item).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Archive page `page` (from 1) of `feed` (every feed when `None`): the items in the order
+    /// they were first seen, `size` per page.
+    pub fn archive_items(
+        &self,
+        feed: Option<&str>,
+        page: u64,
+        size: u64,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        let offset = i64::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(i64::MAX);
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        let (sql, args): (String, Vec<rusqlite::types::Value>) = match feed {
+            Some(feed) => (
+                format!(
+                    "SELECT {ITEM_COLUMNS} FROM item WHERE feed = ? ORDER BY id LIMIT ? OFFSET ?"
+                ),
+                vec![feed.to_string().into(), size.into(), offset.into()],
+            ),
+            None => (
+                format!("SELECT {ITEM_COLUMNS} FROM item ORDER BY id LIMIT ? OFFSET ?"),
+                vec![size.into(), offset.into()],
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        stmt.query_map(rusqlite::params_from_iter(args), row_to_item)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A kept (full, hence final) archive page: its bytes and when it was kept.
+    pub fn kept_archive(&self, feed: &str, page: u64) -> Result<Option<KeptPage>, StoreError> {
+        let row: Option<(Vec<u8>, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT bytes, modified FROM archive_page WHERE feed = ?1 AND page = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![feed, i64::try_from(page).unwrap_or(i64::MAX)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(row.and_then(|(bytes, modified)| {
+            let modified = DateTime::parse_from_rfc3339(&modified).ok()?;
+            Some(KeptPage { bytes, modified })
+        }))
+    }
+
+    /// Keeps a full archive page so it is served unchanged from now on.
+    pub fn keep_archive(
+        &self,
+        feed: &str,
+        page: u64,
+        bytes: &[u8],
+        modified: DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO archive_page (feed, page, bytes, modified) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (feed, page) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    feed,
+                    i64::try_from(page).unwrap_or(i64::MAX),
+                    bytes,
+                    modified.to_rfc3339()
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that `source` started failing (`failing`) or recovered.
+    pub fn record_health(
+        &self,
+        source: &str,
+        at: DateTime<FixedOffset>,
+        failing: bool,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO health_event (source, at, failing, message) VALUES (?1, ?2, ?3, ?4)",
+                params![source, at.to_rfc3339(), failing, message],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The newest `limit` health events, newest first.
+    pub fn health_events(&self, limit: usize) -> Result<Vec<HealthEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, source, at, failing, message FROM health_event ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, source, at, failing, message)| {
+                Some(HealthEvent {
+                    id,
+                    source,
+                    at: DateTime::parse_from_rfc3339(&at).ok()?,
+                    failing,
+                    message,
+                })
+            })
+            .collect())
     }
 
     /// How many items the store holds.
@@ -412,11 +628,35 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
         },
         language: row.get(15)?,
         title_language: row.get(16)?,
+        page: row.get::<_, Option<String>>(17)?.unwrap_or_default(),
+        variant_language: row.get(18)?,
+        alternates: lines(row.get::<_, Option<String>>(19)?.unwrap_or_default())
+            .into_iter()
+            .filter_map(|line| {
+                let (lang, url) = line.split_once(' ')?;
+                Some((lang.to_string(), url.to_string()))
+            })
+            .collect(),
     })
 }
 
 fn lines(joined: String) -> Vec<String> {
     joined.lines().map(str::to_string).collect()
+}
+
+/// Names the pages of items stored before items had pages.
+fn name_pages(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut select = tx.prepare("SELECT id, key FROM item WHERE page IS NULL")?;
+        let mut update = tx.prepare("UPDATE item SET page = ?1 WHERE id = ?2")?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, key): (i64, String) = (row.get(0)?, row.get(1)?);
+            update.execute(params![crate::identity::page_name(&key), id])?;
+        }
+    }
+    tx.commit()
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -456,16 +696,42 @@ impl Batch<'_> {
     ) -> Result<Outcome, StoreError> {
         let details = Details::of(item);
         let hash = content_hash(item, &details);
-        let existing: Option<(i64, String, String, String)> = self
+        let variant = item.link.as_deref().and_then(identity::variant_language);
+        let existing: Option<Known> = self
             .tx
-            .prepare_cached("SELECT id, content_hash, published, feed FROM item WHERE key = ?1")
+            .prepare_cached(
+                "SELECT id, content_hash, published, feed, variant_lang, language
+                 FROM item WHERE key = ?1",
+            )
             .and_then(|mut s| {
                 s.query_row([&item.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok(Known {
+                        id: r.get(0)?,
+                        hash: r.get(1)?,
+                        published: r.get(2)?,
+                        feed: r.get(3)?,
+                        variant: r.get(4)?,
+                        language: r.get(5)?,
+                    })
                 })
                 .optional()
             })
             .map_err(|e| self.err(e))?;
+        if let Some(known) = &existing
+            && let (Some(own), Some(lang), Some(link)) = (&known.variant, &variant, &item.link)
+            && lang != own
+        {
+            let recorded = self.record_variant(known.id, lang, link)?;
+            // Another language's version of the same news is an alternate, not an edit; the
+            // same text under another `lang=` URL is an edit like any other.
+            if known.language != item.language {
+                return Ok(if recorded {
+                    Outcome::Variant(known.feed.clone())
+                } else {
+                    Outcome::Unchanged
+                });
+            }
+        }
         match existing {
             None => {
                 let published = item.published.to_rfc3339();
@@ -475,9 +741,9 @@ impl Batch<'_> {
                              title, content_html, summary, published, published_ts, updated,
                              content_hash, source, authors, categories, enclosure_url,
                              enclosure_type, enclosure_length, language, pinned_feed,
-                             title_language)
+                             title_language, page, variant_lang)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
-                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -503,13 +769,24 @@ impl Batch<'_> {
                             item.language,
                             item.pinned_feed,
                             item.title_language,
+                            identity::page_name(&item.key),
+                            variant,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
+                if let (Some(lang), Some(link)) = (&variant, &item.link) {
+                    let id = self.tx.last_insert_rowid();
+                    self.record_variant(id, lang, link)?;
+                }
                 Ok(Outcome::New)
             }
-            Some((_, old_hash, _, _)) if old_hash == hash => Ok(Outcome::Unchanged),
-            Some((id, _, published, previous_feed)) => {
+            Some(known) if known.hash == hash => Ok(Outcome::Unchanged),
+            Some(Known {
+                id,
+                published,
+                feed: previous_feed,
+                ..
+            }) => {
                 // `updated` never goes before `published`, whatever the clock says.
                 let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
                 let updated = now.max(published).to_rfc3339();
@@ -519,7 +796,8 @@ impl Batch<'_> {
                              content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
                              source = ?10, authors = ?12, categories = ?13, enclosure_url = ?14,
                              enclosure_type = ?15, enclosure_length = ?16, language = ?17,
-                             pinned_feed = ?18, title_language = ?19
+                             pinned_feed = ?18, title_language = ?19,
+                             variant_lang = COALESCE(?20, variant_lang)
                          WHERE id = ?11",
                     )
                     .and_then(|mut s| {
@@ -543,12 +821,35 @@ impl Batch<'_> {
                             item.language,
                             item.pinned_feed,
                             item.title_language,
+                            variant,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
+                if previous_feed != feed {
+                    // The item left one feed for another: both feeds' archive pages change.
+                    self.tx
+                        .execute(
+                            "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
+                            [&previous_feed, feed],
+                        )
+                        .map_err(|e| self.err(e))?;
+                }
                 Ok(Outcome::Updated(previous_feed))
             }
         }
+    }
+
+    /// Records the `lang` variant of item `id` at `url`; whether that changed anything.
+    fn record_variant(&self, id: i64, lang: &str, url: &str) -> Result<bool, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO item_variant (item, lang, url) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (item, lang) DO UPDATE SET url = excluded.url
+                 WHERE url <> excluded.url",
+            )
+            .and_then(|mut s| s.execute(params![id, lang, url]))
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
     }
 
     /// What was recorded for `path` of `source` when it was last ingested.
@@ -613,6 +914,17 @@ impl Batch<'_> {
             .commit()
             .map_err(|source| StoreError { path, source })
     }
+}
+
+/// What the store knows of an item when it is seen again.
+struct Known {
+    id: i64,
+    hash: String,
+    published: String,
+    feed: String,
+    /// The language of the variant its content came from.
+    variant: Option<String>,
+    language: Option<String>,
 }
 
 /// The item's list-valued and numeric columns, as stored.

@@ -190,6 +190,21 @@ impl Daemon {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        Daemon::start_on(sandbox, listener).await
+    }
+
+    /// Starts the daemon with `site.base_url` set to the address it listens on, so that the
+    /// URLs in what it serves are the URLs it is served at.
+    pub async fn start_at_base_url(sandbox: &Sandbox) -> Daemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        sandbox.set_key("base_url", &format!("\"http://{addr}/\""));
+        Daemon::start_on(sandbox, listener).await
+    }
+
+    async fn start_on(sandbox: &Sandbox, listener: tokio::net::TcpListener) -> Daemon {
         let addr = listener.local_addr().expect("addr");
         let (control, rx) = tokio::sync::mpsc::channel(4);
         let task = tokio::spawn(govfeeds::daemon::run(

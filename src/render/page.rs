@@ -1,0 +1,128 @@
+//! Documents rendered when requested rather than at publish time, because there is one per
+//! item or per hundred items: item pages (`items/<page>.html`) and RFC 5005 archive pages
+//! (`feeds/archive/<feed>/<n>.atom`). A full archive page is kept in the store the first time
+//! it is rendered and served unchanged from then on.
+
+use tracing::warn;
+
+use super::{
+    ARCHIVE_PAGE_ITEMS, ATOM_TYPE, Document, Edition, FeedDoc, HTML_TYPE, RenderError, atom, html,
+};
+use crate::classify::Classifier;
+use crate::config::{COMBINED_ID, Config};
+use crate::store::Store;
+
+/// A document rendered on request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnRequest {
+    /// The document.
+    pub document: Document,
+    /// Whether it will never change (a full archive page).
+    pub immutable: bool,
+}
+
+/// The document at `path` (without the leading `/`), if `path` names an item page or an
+/// archive page that exists.
+pub fn on_request(
+    store: &Store,
+    config: &Config,
+    path: &str,
+) -> Result<Option<OnRequest>, RenderError> {
+    if let Some(page) = path
+        .strip_prefix("items/")
+        .and_then(|p| p.strip_suffix(".html"))
+    {
+        return Ok(item_page(store, config, page)?.map(|document| OnRequest {
+            document,
+            immutable: false,
+        }));
+    }
+    let Some((feed, page)) = path
+        .strip_prefix("feeds/archive/")
+        .and_then(|p| p.strip_suffix(".atom"))
+        .and_then(|p| p.split_once('/'))
+    else {
+        return Ok(None);
+    };
+    match page.parse::<u64>() {
+        // Only the canonical spelling of the number: `01` is not page 1.
+        Ok(n) if n.to_string() == page => archive_page(store, config, feed, n),
+        _ => Ok(None),
+    }
+}
+
+/// The page of the item whose page name is `page`.
+fn item_page(store: &Store, config: &Config, page: &str) -> Result<Option<Document>, RenderError> {
+    if page.len() != 16 || !page.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some(item) = store.item_by_page(page)? else {
+        return Ok(None);
+    };
+    let feed = Classifier::new(config).feed_name(&item.feed);
+    Ok(Some(Document {
+        path: super::item_path(&item),
+        content_type: HTML_TYPE,
+        bytes: html::item_page(config, &item, &feed),
+        modified: item.updated,
+    }))
+}
+
+fn archive_page(
+    store: &Store,
+    config: &Config,
+    id: &str,
+    page: u64,
+) -> Result<Option<OnRequest>, RenderError> {
+    let combined = id == COMBINED_ID;
+    let count = if combined {
+        store.count()?
+    } else {
+        store
+            .feed_counts()?
+            .into_iter()
+            .find(|(feed, _)| feed == id)
+            .map_or(0, |(_, n)| n)
+    };
+    let last = count.div_ceil(ARCHIVE_PAGE_ITEMS);
+    if page == 0 || page > last || count <= config.max_items as u64 {
+        return Ok(None);
+    }
+    let path = super::archive_path(id, page);
+    let full = page * ARCHIVE_PAGE_ITEMS <= count;
+    if full && let Some(kept) = store.kept_archive(id, page)? {
+        return Ok(Some(OnRequest {
+            document: Document {
+                path,
+                content_type: ATOM_TYPE,
+                bytes: kept.bytes,
+                modified: kept.modified,
+            },
+            immutable: true,
+        }));
+    }
+    let classifier = Classifier::new(config);
+    let doc = FeedDoc {
+        items: store.archive_items((!combined).then_some(id), page, ARCHIVE_PAGE_ITEMS)?,
+        name: classifier.feed_name(id),
+        description: super::description(config, &classifier.feed_name(id)),
+        config,
+        classifier,
+        edition: Edition::Archive { page, last },
+    };
+    let bytes = atom::render(&doc)?;
+    let modified = doc.updated();
+    if full && let Err(e) = store.keep_archive(id, page, &bytes, modified) {
+        // Busy with an ingest: the page is kept on a later request.
+        warn!("keeping archive page {path}: {e}");
+    }
+    Ok(Some(OnRequest {
+        document: Document {
+            path,
+            content_type: ATOM_TYPE,
+            bytes,
+            modified,
+        },
+        immutable: full,
+    }))
+}

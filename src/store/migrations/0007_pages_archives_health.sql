@@ -1,0 +1,38 @@
+-- Item pages: `page` is the item's public page name (a hash of its key), filled in by the
+-- store for rows that predate it.
+ALTER TABLE item ADD COLUMN page TEXT;
+CREATE UNIQUE INDEX item_page ON item (page);
+
+-- Language variants of one item (gov.kz `lang=` URLs of the same news id): every variant's
+-- language and URL. `variant_lang` is the language of the variant the content comes from.
+ALTER TABLE item ADD COLUMN variant_lang TEXT;
+CREATE TABLE item_variant (
+    item INTEGER NOT NULL REFERENCES item (id),
+    lang TEXT    NOT NULL,
+    url  TEXT    NOT NULL,
+    PRIMARY KEY (item, lang)
+) WITHOUT ROWID;
+
+-- RFC 5005 archive pages: a feed's items in the order they were first seen, in pages of a
+-- fixed size. A full page is rendered once and kept, so it never changes afterwards.
+CREATE INDEX item_feed_seen ON item (feed, id);
+CREATE TABLE archive_page (
+    feed     TEXT    NOT NULL,
+    page     INTEGER NOT NULL,
+    bytes    BLOB    NOT NULL,
+    modified TEXT    NOT NULL,
+    PRIMARY KEY (feed, page)
+) WITHOUT ROWID;
+
+-- Source health events: a source started failing, or recovered.
+CREATE TABLE health_event (
+    id      INTEGER PRIMARY KEY,
+    source  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    failing INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+
+-- Per-language feeds: the newest items in one language, of every feed or of one.
+CREATE INDEX item_language_order ON item (language, published_ts DESC, news_id DESC, id);
+CREATE INDEX item_feed_language_order ON item (feed, language, published_ts DESC, news_id DESC, id);
