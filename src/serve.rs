@@ -281,26 +281,18 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let state = Arc::clone(&state);
+            // Everything but item and archive pages is answered from memory right here.
+            let answer = if on_request(request.uri().path())
+                && let Some(pages) = state.pages.load_full()
+            {
+                Err((Arc::clone(&state), pages))
+            } else {
+                Ok(handle(&state, &request))
+            };
             async move {
-                let path = request.uri().path();
-                let in_snapshot = state.snapshot.load().resources.contains_key(path);
-                let response = match state.pages.load_full() {
-                    Some(pages) if on_request(path) && !in_snapshot => {
-                        let wanted = path.to_string();
-                        let rendered = tokio::task::spawn_blocking(move || pages.get(&wanted))
-                            .await
-                            .ok()
-                            .flatten();
-                        respond(
-                            &state,
-                            request.method(),
-                            rendered.as_ref(),
-                            path,
-                            request.headers(),
-                        )
-                    }
-                    _ => handle(&state, &request),
+                let response = match answer {
+                    Ok(response) => response,
+                    Err((state, pages)) => render_on_request(&state, pages, &request).await,
                 };
                 Ok::<_, std::convert::Infallible>(response)
             }
@@ -319,7 +311,28 @@ pub async fn serve(
     }
 }
 
-/// Answers one request.
+/// Answers a request for an item or archive page, rendering it on a blocking thread.
+async fn render_on_request(
+    state: &AppState,
+    pages: Arc<Pages>,
+    request: &Request<Incoming>,
+) -> Response {
+    let path = request.uri().path();
+    let wanted = path.to_string();
+    let rendered = tokio::task::spawn_blocking(move || pages.get(&wanted))
+        .await
+        .ok()
+        .flatten();
+    respond(
+        state,
+        request.method(),
+        rendered.as_ref(),
+        path,
+        request.headers(),
+    )
+}
+
+/// Answers one request from the snapshot.
 pub fn handle(state: &AppState, request: &Request<Incoming>) -> Response {
     let snapshot = state.snapshot.load();
     let path = request.uri().path();

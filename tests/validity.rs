@@ -347,6 +347,8 @@ fn synthetic_dump(n: usize) -> String {
 
 const SYNTHETIC_ITEMS: usize = 260;
 
+/// The seed, the quirks and the synthetic dump; plus, for runs by hand on a large dump (such
+/// as `bench/synth_dump.py 100000 1 2400`), the file `GOVFEEDS_EXTRA_DUMP` names.
 fn big_sandbox() -> Sandbox {
     let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
     std::fs::write(
@@ -354,6 +356,9 @@ fn big_sandbox() -> Sandbox {
         synthetic_dump(SYNTHETIC_ITEMS),
     )
     .unwrap();
+    if let Some(extra) = std::env::var_os("GOVFEEDS_EXTRA_DUMP") {
+        std::fs::copy(extra, sandbox.path("config/dumps/zz_extra.txt")).unwrap();
+    }
     sandbox
 }
 
@@ -537,10 +542,11 @@ async fn archives_hold_the_complete_history_and_full_pages_never_change() {
             assert_eq!(pages, total.div_ceil(100));
         }
     }
+    let past_the_end = format!("/feeds/archive/all/{}.atom", total.div_ceil(100) + 1);
     for missing in [
         "/feeds/archive/all/0.atom",
         "/feeds/archive/all/01.atom",
-        "/feeds/archive/all/99.atom",
+        &past_the_end,
         "/feeds/archive/nope/1.atom",
         "/items/zzzz.html",
         "/items/0000000000000000.html",
@@ -734,4 +740,53 @@ fn the_publish_gate_rejects_what_a_validator_would() {
     };
     let verdict = govfeeds::gate::check(&rss, &config).expect_err("10 February 2026 is a Tuesday");
     assert!(verdict.contains("RFC 2822"), "{verdict}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_and_archive_pages_get_validators_304_gzip_and_head() {
+    let sandbox = big_sandbox();
+    let daemon = Daemon::start_at_base_url(&sandbox).await;
+    let feed_page = daemon.get_text("/feeds/all.html").await;
+    let item_page = feed_page
+        .split("href=\"")
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.contains("/items/"))
+        .expect("the feed page links item pages")
+        .to_string();
+    let client = raw_client();
+    for url in [item_page, daemon.url("/feeds/archive/all/1.atom")] {
+        let first = client.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200, "{url}");
+        let etag = first.headers()[header::ETAG].clone();
+        let length = first.headers()[header::CONTENT_LENGTH].clone();
+        assert!(first.headers().contains_key(header::LAST_MODIFIED));
+        let identity = first.bytes().await.unwrap();
+        let again = client
+            .get(&url)
+            .header(header::IF_NONE_MATCH, etag.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{url}");
+        let head = client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()[header::CONTENT_LENGTH], length);
+        assert!(head.bytes().await.unwrap().is_empty());
+        let gzip = client
+            .get(&url)
+            .header(header::ACCEPT_ENCODING, "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip", "{url}");
+        assert_ne!(gzip.headers()[header::ETAG], etag);
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gzip.bytes().await.unwrap()[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, identity, "{url}");
+    }
+    daemon.stop().await;
 }

@@ -13,7 +13,7 @@ use crate::store::StoredItem;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5}\
 table{border-collapse:collapse;width:100%}td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
 td.n{text-align:right}a{color:#0645ad}small,.meta{color:#555}ol.items{padding-left:1.2rem}ol.items li{margin-bottom:1rem}\
-article{overflow-wrap:anywhere}nav{margin-bottom:1rem}h1{font-size:1.7rem;line-height:1.25}";
+article{overflow-wrap:anywhere}nav{margin-bottom:1rem}h1{font-size:1.7rem;line-height:1.25}time{white-space:nowrap}";
 
 /// The document head: title, viewport, style, and autodiscovery links for feed `id`.
 fn head(out: &mut String, config: &Config, lang: &str, title: &str, feed: &FeedName) {
