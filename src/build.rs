@@ -22,7 +22,7 @@ use crate::item::Item;
 use crate::source::feed::{self, FeedOrigin};
 use crate::source::fetch::{Fetched, Fetcher, Validators};
 use crate::source::{self, Read};
-use crate::store::{FileState, Outcome, SourceState, Store, StoreError};
+use crate::store::{FileState, NewHealthEvent, Outcome, SourceState, Store, StoreError};
 
 /// What a build did, for the summary and for tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -473,19 +473,23 @@ impl Engine {
             .with_timezone(&self.config.site.timezone)
             .fixed_offset();
         let health = match &failure {
-            Some(f) if old.consecutive_failures == 0 => Some((true, f.message.clone())),
-            None if old.consecutive_failures > 0 => Some((
-                false,
-                format!(
+            Some(f) if old.consecutive_failures == 0 => Some(NewHealthEvent {
+                at: now,
+                failing: true,
+                message: f.message.clone(),
+            }),
+            None if old.consecutive_failures > 0 => Some(NewHealthEvent {
+                at: now,
+                failing: false,
+                message: format!(
                     "Back after {} failed run(s); the last error was: {}",
                     old.consecutive_failures,
                     old.last_error.as_deref().unwrap_or("unknown")
                 ),
-            )),
+            }),
             _ => None,
         };
-        if let Some((failing, message)) = health {
-            store.record_health(&source.name, now, failing, &message)?;
+        if health.is_some() {
             summary.changed_feeds.insert(render::HEALTH_ID.to_string());
         }
         match &failure {
@@ -509,7 +513,7 @@ impl Engine {
             || old.consecutive_failures > 0
             || old.last_success.is_none();
         if changed {
-            store.set_source_state(&source.name, &state)?;
+            store.set_source_state(&source.name, &state, health.as_ref())?;
         }
         Ok(SourceRun { summary, failure })
     }

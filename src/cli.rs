@@ -166,9 +166,17 @@ pub fn describe(config: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "feeds:       {}feeds/<id>.rss and .atom, newest {} items",
+        "feeds:       {}feeds/<id>.rss, .atom, .json and .html, newest {} items",
         site.base_url, config.max_items
     );
+    if !config.languages.is_empty() {
+        let _ = writeln!(
+            out,
+            "languages:   {}feeds/<id>.<lang>.atom for {}",
+            site.base_url,
+            config.languages.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "dedup:       ignoring query parameters {}",

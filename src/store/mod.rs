@@ -133,6 +133,17 @@ pub struct KeptPage {
     pub modified: DateTime<FixedOffset>,
 }
 
+/// A health event to record with a source's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHealthEvent {
+    /// When it happened.
+    pub at: DateTime<FixedOffset>,
+    /// Whether the source started failing (else it recovered).
+    pub failing: bool,
+    /// The error, or what the recovery followed.
+    pub message: String,
+}
+
 /// A source health event: a source started failing, or recovered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthEvent {
@@ -364,28 +375,41 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Remembers the state of `source`.
-    pub fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO source_state
-                     (source, etag, last_modified, last_success, last_error, consecutive_failures)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,
-                     last_modified = excluded.last_modified, last_success = excluded.last_success,
-                     last_error = excluded.last_error,
-                     consecutive_failures = excluded.consecutive_failures",
-                params![
-                    source,
-                    state.etag,
-                    state.last_modified,
-                    state.last_success.map(|t| t.to_rfc3339()),
-                    state.last_error,
-                    state.consecutive_failures,
-                ],
+    /// Remembers the state of `source` and, in the same transaction, the health `event` its
+    /// run caused (it started failing, or recovered).
+    pub fn set_source_state(
+        &self,
+        source: &str,
+        state: &SourceState,
+        event: Option<&NewHealthEvent>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO source_state
+                 (source, etag, last_modified, last_success, last_error, consecutive_failures)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,
+                 last_modified = excluded.last_modified, last_success = excluded.last_success,
+                 last_error = excluded.last_error,
+                 consecutive_failures = excluded.consecutive_failures",
+            params![
+                source,
+                state.etag,
+                state.last_modified,
+                state.last_success.map(|t| t.to_rfc3339()),
+                state.last_error,
+                state.consecutive_failures,
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        if let Some(event) = event {
+            tx.execute(
+                "INSERT INTO health_event (source, at, failing, message) VALUES (?1, ?2, ?3, ?4)",
+                params![source, event.at.to_rfc3339(), event.failing, event.message],
             )
-            .map(drop)
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// The `updated` time `feed` was last published with.
@@ -532,23 +556,6 @@ impl Store {
                     modified.to_rfc3339()
                 ])
             })
-            .map(drop)
-            .map_err(|e| self.err(e))
-    }
-
-    /// Records that `source` started failing (`failing`) or recovered.
-    pub fn record_health(
-        &self,
-        source: &str,
-        at: DateTime<FixedOffset>,
-        failing: bool,
-        message: &str,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO health_event (source, at, failing, message) VALUES (?1, ?2, ?3, ?4)",
-                params![source, at.to_rfc3339(), failing, message],
-            )
             .map(drop)
             .map_err(|e| self.err(e))
     }
