@@ -596,3 +596,39 @@ fn items_are_tagged_with_their_language() {
     assert_eq!(languages.len(), 22);
     assert!(languages.contains(&"kk") && languages.contains(&"ru") && languages.contains(&"en"));
 }
+
+#[test]
+fn language_feeds_follow_the_config() {
+    let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
+    build::run(sandbox.config()).unwrap();
+    let kk = sandbox.feed("all", "kk.atom");
+    assert!(!kk.entries.is_empty());
+    let text = std::fs::read_to_string(sandbox.feed_path("all", "kk.atom")).unwrap();
+    assert_eq!(
+        text.matches("<content xml:lang=\"kk\"").count(),
+        kk.entries.len(),
+        "only Kazakh items"
+    );
+    let all = sandbox.feed("all", "atom").entries.len();
+    let per_language: usize = ["kk", "ru", "en"]
+        .iter()
+        .map(|l| sandbox.feed("all", &format!("{l}.atom")).entries.len())
+        .sum();
+    assert!(per_language <= all && per_language > 0);
+
+    // Turned off: the language feeds go, the others stay.
+    sandbox.set_key("languages", "[]");
+    let summary = build::run(sandbox.config()).unwrap();
+    assert!(!sandbox.feed_path("all", "kk.atom").exists());
+    assert!(sandbox.feed_path("all", "atom").exists());
+    assert!(!summary.removed.is_empty());
+    for path in &summary.removed {
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(
+            [".kk.atom", ".ru.atom", ".en.atom"]
+                .iter()
+                .any(|l| name.ends_with(l)),
+            "{name}"
+        );
+    }
+}
