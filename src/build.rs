@@ -62,6 +62,8 @@ pub struct Summary {
     pub total: u64,
     /// The feeds whose items changed.
     pub changed_feeds: BTreeSet<String>,
+    /// The languages of the items that changed (before and after the change).
+    pub changed_languages: BTreeSet<String>,
 }
 
 impl Summary {
@@ -70,6 +72,14 @@ impl Summary {
         self.gate
             .iter()
             .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))
+    }
+
+    /// The documents a publish after these changes has to render.
+    pub fn scope(&self) -> Scope {
+        Scope::Changed {
+            feeds: self.changed_feeds.clone(),
+            languages: self.changed_languages.clone(),
+        }
     }
 
     /// Items that changed what the feeds show: new, updated, or with a new language variant.
@@ -98,6 +108,7 @@ impl Summary {
         self.gate.extend(other.gate);
         self.total = self.total.max(other.total);
         self.changed_feeds.extend(other.changed_feeds);
+        self.changed_languages.extend(other.changed_languages);
     }
 }
 
@@ -309,7 +320,7 @@ impl Engine {
             let run = self.run_source(source).await?;
             summary.add(run.summary);
         }
-        let scope = Scope::Feeds(summary.changed_feeds.clone());
+        let scope = summary.scope();
         let (published, _) = self.publish(scope, false).await?;
         summary.add(published);
         Ok(summary)
@@ -551,7 +562,7 @@ impl Engine {
             documents: Vec::new(),
             complete: scope == Scope::All,
         };
-        if matches!(&scope, Scope::Feeds(ids) if ids.is_empty()) {
+        if scope.is_empty() {
             summary.total = store.count()?;
             return Ok((summary, published));
         }
@@ -698,19 +709,28 @@ fn ingest_files(
                         classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html)
                     }
                 };
-                match batch.upsert(item, &feed, &source.name, now)? {
+                let outcome = batch.upsert(item, &feed, &source.name, now)?;
+                if outcome != Outcome::Unchanged {
+                    summary.changed_languages.extend(item.language.clone());
+                }
+                match outcome {
                     Outcome::New => {
                         summary.new += 1;
                         summary.changed_feeds.insert(feed);
                     }
-                    Outcome::Updated(previous) => {
+                    Outcome::Updated {
+                        feed: previous,
+                        language,
+                    } => {
                         summary.updated += 1;
                         summary.changed_feeds.insert(previous);
                         summary.changed_feeds.insert(feed);
+                        summary.changed_languages.extend(language);
                     }
-                    Outcome::Variant(feed) => {
+                    Outcome::Variant { feed, language } => {
                         summary.variants += 1;
                         summary.changed_feeds.insert(feed);
+                        summary.changed_languages.extend(language);
                     }
                     Outcome::Unchanged => summary.unchanged += 1,
                 }

@@ -337,7 +337,7 @@ async fn run_and_publish(
         .status
         .source_ran(&source.name, result, chrono::Utc::now());
     if !run.summary.changed_feeds.is_empty() {
-        let scope = Scope::Feeds(run.summary.changed_feeds.clone());
+        let scope = run.summary.scope();
         let published = match engine.publish(scope, true).await {
             Ok((summary, documents)) => compress(documents, state.snapshot.load_full())
                 .await

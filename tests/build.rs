@@ -251,6 +251,11 @@ fn second_build_changes_nothing() {
          index: {:?}",
         summary.written
     );
+    assert_eq!(
+        summary.unchanged_files, 1,
+        "only the health feed is rendered without changing; the Kazakh and Russian feeds are \
+         not rendered at all"
+    );
 }
 
 #[test]

@@ -11,6 +11,8 @@ pub mod opml;
 mod page;
 pub mod rss;
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, FixedOffset};
 
 use crate::classify::Classifier;
@@ -211,16 +213,34 @@ pub enum RenderError {
 pub enum Scope {
     /// Every feed.
     All,
-    /// These feeds (and always the combined feed and the index page).
-    Feeds(std::collections::BTreeSet<String>),
+    /// These feeds (and always the combined feed and the index page); of their language
+    /// feeds, those of these languages.
+    Changed {
+        /// The feeds whose items changed.
+        feeds: BTreeSet<String>,
+        /// The languages of the items that changed.
+        languages: BTreeSet<String>,
+    },
 }
 
 impl Scope {
     fn includes(&self, id: &str) -> bool {
         match self {
             Scope::All => true,
-            Scope::Feeds(ids) => id == COMBINED_ID || ids.contains(id),
+            Scope::Changed { feeds, .. } => id == COMBINED_ID || feeds.contains(id),
         }
+    }
+
+    fn includes_language(&self, lang: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Changed { languages, .. } => languages.contains(lang),
+        }
+    }
+
+    /// Whether nothing needs rendering.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Scope::Changed { feeds, .. } if feeds.is_empty())
     }
 }
 
@@ -308,7 +328,11 @@ pub fn site(
                 modified,
             })?;
         }
-        for lang in &config.languages {
+        for lang in config
+            .languages
+            .iter()
+            .filter(|l| scope.includes_language(l))
+        {
             let doc = FeedDoc {
                 items: store.newest_in(feed, lang, config.max_items)?,
                 name: FeedName {

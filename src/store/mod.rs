@@ -47,12 +47,20 @@ pub struct Store {
 pub enum Outcome {
     /// First time this identity was seen.
     New,
-    /// Seen before with different content: content and `updated` changed. Holds the feed the
-    /// item was in before (it may have moved).
-    Updated(String),
+    /// Seen before with different content: content and `updated` changed.
+    Updated {
+        /// The feed the item was in before (it may have moved).
+        feed: String,
+        /// The item's language before.
+        language: Option<String>,
+    },
     /// Seen before in another language: the variant was recorded, the content left alone.
-    /// Holds the item's feed.
-    Variant(String),
+    Variant {
+        /// The item's feed.
+        feed: String,
+        /// The item's language.
+        language: Option<String>,
+    },
     /// Seen before with identical content: nothing changed.
     Unchanged,
 }
@@ -733,7 +741,10 @@ impl Batch<'_> {
             // same text under another `lang=` URL is an edit like any other.
             if known.language != item.language {
                 return Ok(if recorded {
-                    Outcome::Variant(known.feed.clone())
+                    Outcome::Variant {
+                        feed: known.feed.clone(),
+                        language: known.language.clone(),
+                    }
                 } else {
                     Outcome::Unchanged
                 });
@@ -792,6 +803,7 @@ impl Batch<'_> {
                 id,
                 published,
                 feed: previous_feed,
+                language: previous_language,
                 ..
             }) => {
                 // `updated` never goes before `published`, whatever the clock says.
@@ -841,7 +853,10 @@ impl Batch<'_> {
                         )
                         .map_err(|e| self.err(e))?;
                 }
-                Ok(Outcome::Updated(previous_feed))
+                Ok(Outcome::Updated {
+                    feed: previous_feed,
+                    language: previous_language,
+                })
             }
         }
     }
