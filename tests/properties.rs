@@ -1,5 +1,5 @@
 //! Properties over arbitrary input: the dump parser never panics, any item renders to RSS and
-//! Atom that an independent parser reads back unchanged, URL canonicalization is idempotent
+//! Atom that an independent parser reads back unchanged and that pass the publish gate, URL canonicalization is idempotent
 //! and ignores the configured parameters.
 
 use std::path::Path;
@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use govfeeds::body::Body;
 use govfeeds::classify::Classifier;
 use govfeeds::config::{Config, FeedName};
+use govfeeds::gate;
 use govfeeds::identity::{canonical_url, parse_source_url};
-use govfeeds::render::{Edition, FeedDoc, atom, rss};
+use govfeeds::render::{ATOM_TYPE, Document, Edition, FeedDoc, RSS_TYPE, atom, rss};
 use govfeeds::source::dump::{DumpParser, Event};
 use govfeeds::store::StoredItem;
 use govfeeds::text::{clean, collapse_whitespace};
@@ -67,6 +68,19 @@ fn render_both(
     };
     let rss = rss::render(&doc).unwrap();
     let atom = atom::render(&doc).unwrap();
+    // What we render always passes the publish gate.
+    for (path, content_type, bytes) in [
+        ("feeds/all.rss", RSS_TYPE, &rss),
+        ("feeds/all.atom", ATOM_TYPE, &atom),
+    ] {
+        let document = Document {
+            path: path.into(),
+            content_type,
+            bytes: bytes.clone(),
+            modified: t,
+        };
+        assert_eq!(gate::check(&document, config), Ok(()), "{path}");
+    }
     (
         feed_rs::parser::parse(&rss[..]).expect("RSS parses"),
         feed_rs::parser::parse(&atom[..]).expect("Atom parses"),
