@@ -142,7 +142,7 @@ fn log_summary(summary: &Summary) {
 /// replace `previous` when they are complete, or update it.
 async fn compress(published: Published, previous: Arc<Snapshot>) -> Result<Snapshot, BuildError> {
     tokio::task::spawn_blocking(move || {
-        Snapshot::new(&published.documents, &previous, published.complete)
+        Snapshot::new(published.documents, &previous, published.complete)
     })
     .await
     .map_err(|e| BuildError::Task(e.to_string()))

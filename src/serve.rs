@@ -54,8 +54,10 @@ struct Variant {
 
 impl Variant {
     /// `None` only if `etag` were not a valid entity tag; ours are hex digits and dots.
-    fn new(body: Vec<u8>, etag: &str) -> Option<Variant> {
+    fn new(mut body: Vec<u8>, etag: &str) -> Option<Variant> {
         let quoted = format!("\"{etag}\"");
+        // Encoders leave spare capacity; a snapshot keeps its bodies for a long time.
+        body.shrink_to_fit();
         Some(Variant {
             body: Bytes::from(body),
             etag: quoted.parse().ok()?,
@@ -74,7 +76,7 @@ impl Snapshot {
     /// Builds a snapshot from rendered documents, compressing each one: all of them when
     /// `complete`, else `previous` with these documents replaced. Documents whose bytes did
     /// not change since `previous` keep its compressed forms and Last-Modified.
-    pub fn new(documents: &[Document], previous: &Snapshot, complete: bool) -> Snapshot {
+    pub fn new(documents: Vec<Document>, previous: &Snapshot, complete: bool) -> Snapshot {
         let now = SystemTime::now();
         let mut resources = if complete {
             HashMap::with_capacity(documents.len() + 1)
@@ -99,7 +101,7 @@ impl Snapshot {
                     }
                 }
             };
-            if doc.path == "index.html" {
+            if path == "/index.html" {
                 resources.insert("/".to_string(), resource.clone());
             }
             resources.insert(path, resource);
@@ -118,7 +120,7 @@ impl Snapshot {
     }
 }
 
-fn resource(doc: &Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
+fn resource(doc: Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
     let mut br = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
         quality: 9,
@@ -136,7 +138,7 @@ fn resource(doc: &Document, sha256: String, last_modified: SystemTime) -> Option
 
 /// A resource with `doc`'s bytes, gzipped at `level`, and brotli when given.
 fn encoded(
-    doc: &Document,
+    doc: Document,
     sha256: String,
     last_modified: SystemTime,
     level: flate2::Compression,
@@ -150,7 +152,7 @@ fn encoded(
         .unwrap_or_default();
     Some(Resource {
         content_type: HeaderValue::from_static(doc.content_type),
-        identity: Variant::new(doc.bytes.clone(), tag)?,
+        identity: Variant::new(doc.bytes, tag)?,
         gzip: Variant::new(gzip, &format!("{tag}.gz"))?,
         br: match br {
             Some(br) => Some(Variant::new(br, &format!("{tag}.br"))?),
@@ -191,10 +193,11 @@ impl Pages {
         drop(store);
         let doc = found.document;
         let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
+        let modified = SystemTime::from(doc.modified);
         let mut resource = encoded(
-            &doc,
+            doc,
             sha256,
-            SystemTime::from(doc.modified),
+            modified,
             flate2::Compression::fast(),
             None,
         )?;
