@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::render::{self, Document, Scope};
+use crate::render::{self, Document, FeedChange, Scope};
 use crate::{gate, publish};
 use sha2::{Digest, Sha256};
 
@@ -60,8 +60,8 @@ pub struct Summary {
     pub gate: BTreeMap<String, Option<String>>,
     /// Items in the store after the build.
     pub total: u64,
-    /// The feeds whose items changed.
-    pub changed_feeds: BTreeSet<String>,
+    /// The feeds whose items changed, and how.
+    pub changed_feeds: BTreeMap<String, FeedChange>,
     /// The languages of the items that changed (before and after the change).
     pub changed_languages: BTreeSet<String>,
 }
@@ -107,7 +107,9 @@ impl Summary {
         self.failed.extend(other.failed);
         self.gate.extend(other.gate);
         self.total = self.total.max(other.total);
-        self.changed_feeds.extend(other.changed_feeds);
+        for (feed, change) in other.changed_feeds {
+            self.changed_feeds.entry(feed).or_default().merge(change);
+        }
         self.changed_languages.extend(other.changed_languages);
     }
 }
@@ -186,6 +188,22 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// Notes a change in `feed`: of an item published at `published` (Unix seconds), `added` to
+/// it or not, `moved` into or out of it or not.
+fn touch(
+    changes: &mut BTreeMap<String, FeedChange>,
+    feed: String,
+    published: i64,
+    added: bool,
+    moved: bool,
+) {
+    changes.entry(feed).or_default().merge(FeedChange {
+        newest: published,
+        added: u64::from(added),
+        moved,
+    });
 }
 
 /// The result of one source run that did not stop the build.
@@ -501,7 +519,9 @@ impl Engine {
             _ => None,
         };
         if health.is_some() {
-            summary.changed_feeds.insert(render::HEALTH_ID.to_string());
+            summary
+                .changed_feeds
+                .insert(render::HEALTH_ID.to_string(), FeedChange::default());
         }
         match &failure {
             None => {
@@ -710,26 +730,38 @@ fn ingest_files(
                     }
                 };
                 let outcome = batch.upsert(item, &feed, &source.name, now)?;
-                if outcome != Outcome::Unchanged {
-                    summary.changed_languages.extend(item.language.clone());
-                }
                 match outcome {
                     Outcome::New => {
                         summary.new += 1;
-                        summary.changed_feeds.insert(feed);
+                        summary.changed_languages.extend(item.language.clone());
+                        let published = item.published.timestamp();
+                        touch(&mut summary.changed_feeds, feed, published, true, false);
                     }
                     Outcome::Updated {
                         feed: previous,
                         language,
+                        published,
                     } => {
                         summary.updated += 1;
-                        summary.changed_feeds.insert(previous);
-                        summary.changed_feeds.insert(feed);
+                        summary.changed_languages.extend(item.language.clone());
+                        let moved = previous != feed;
+                        touch(
+                            &mut summary.changed_feeds,
+                            previous,
+                            published,
+                            false,
+                            moved,
+                        );
+                        touch(&mut summary.changed_feeds, feed, published, false, moved);
                         summary.changed_languages.extend(language);
                     }
-                    Outcome::Variant { feed, language } => {
+                    Outcome::Variant {
+                        feed,
+                        language,
+                        published,
+                    } => {
                         summary.variants += 1;
-                        summary.changed_feeds.insert(feed);
+                        touch(&mut summary.changed_feeds, feed, published, false, false);
                         summary.changed_languages.extend(language);
                     }
                     Outcome::Unchanged => summary.unchanged += 1,

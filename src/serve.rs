@@ -194,13 +194,7 @@ impl Pages {
         let doc = found.document;
         let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
         let modified = SystemTime::from(doc.modified);
-        let mut resource = encoded(
-            doc,
-            sha256,
-            modified,
-            flate2::Compression::fast(),
-            None,
-        )?;
+        let mut resource = encoded(doc, sha256, modified, flate2::Compression::fast(), None)?;
         if found.immutable {
             resource.cache_control = Some(HeaderValue::from_static(
                 "public, max-age=31536000, immutable",

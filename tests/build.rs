@@ -637,3 +637,74 @@ fn language_feeds_follow_the_config() {
         );
     }
 }
+
+/// `n` items of entity `mfa-test`, one a day from 1 January 2025, as a dump.
+fn mfa_dump(n: usize, first_id: usize) -> String {
+    let mut out = String::from("Enbekshi QazaQ\n\nWorld\n\n");
+    for i in 0..n {
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(i as u64);
+        out.push_str(&format!(
+            "Meeting number {i} {}\nThe parties met for the {i}th time.Source : \
+             https://www.gov.kz/memleket/entities/mfa-test/press/news/details/{}?lang=kk\n",
+            date.format("%d.%m.%Y"),
+            first_id + i
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    std::fs::write(sandbox.path("config/dumps/m1.txt"), mfa_dump(120, 1000)).unwrap();
+    build::run(sandbox.config()).unwrap();
+
+    // An old item (outside every newest-50), an edit of an old item, a Russian variant of
+    // another old one: no feed's newest items change, and no feed is rendered but the index.
+    std::fs::write(
+        sandbox.path("config/dumps/m2.txt"),
+        "S\n\nW\n\nAn old meeting 01.06.2024\nLong ago.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/999?lang=kk\n\
+         Meeting number 3 04.01.2025\nThe parties met for the 3rd time, it is now said.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/1003?lang=kk\n\
+         Встреча номер 5 06.01.2025\nСтороны встретились в пятый раз.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/1005?lang=ru\n",
+    )
+    .unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!(
+        (summary.new, summary.updated, summary.variants),
+        (1, 1, 1),
+        "{summary}"
+    );
+    let rendered: Vec<_> = summary.gate.keys().cloned().collect();
+    assert_eq!(
+        rendered,
+        vec!["feeds.opml", "feeds/_health.atom", "index.html"],
+        "{summary}"
+    );
+
+    // A recent item reaches the newest items of its feed and of all.
+    std::fs::write(
+        sandbox.path("config/dumps/m3.txt"),
+        "S\n\nW\n\nA new meeting 01.03.2026\nJust now.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/5000?lang=kk\n",
+    )
+    .unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
+    for path in ["feeds/all.atom", "feeds/mfa.atom", "feeds/mfa.en.atom"] {
+        assert!(summary.gate.contains_key(path), "{path}: {summary}");
+    }
+    assert!(
+        !summary.gate.contains_key("feeds/mfa.kk.atom"),
+        "no Kazakh item changed"
+    );
+
+    // Everything rendered from scratch is byte for byte what the partial publishes left.
+    std::fs::remove_file(sandbox.path("var/public/index.html")).unwrap();
+    let full = build::run(sandbox.config()).unwrap();
+    assert!(full.gate.len() > 20, "a full render: {full}");
+    let written: Vec<_> = full
+        .written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(written, vec!["index.html"], "{full}");
+}

@@ -102,9 +102,9 @@ pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Renders the page of a feed: its newest items, with links to their pages and sources.
-/// `count` is how many items the feed holds in all.
-pub fn feed_page(doc: &FeedDoc<'_>, count: u64) -> Vec<u8> {
+/// Renders the page of a feed: its newest items, with links to their pages and sources. It
+/// changes only when they do (the index page has the item counts).
+pub fn feed_page(doc: &FeedDoc<'_>) -> Vec<u8> {
     let config = doc.config;
     let id = &doc.name.id;
     let mut out = String::new();
@@ -135,8 +135,8 @@ pub fn feed_page(doc: &FeedDoc<'_>, count: u64) -> Vec<u8> {
     }
     let _ = write!(
         out,
-        "</p>\n<p class=\"meta\">The newest {shown} of {count} items.",
-        shown = doc.items.len()
+        "</p>\n<p class=\"meta\">The newest {} items.",
+        doc.items.len()
     );
     if let Edition::Current { archives } = doc.edition
         && archives > 0

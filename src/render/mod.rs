@@ -11,7 +11,7 @@ pub mod opml;
 mod page;
 pub mod rss;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
 
@@ -141,6 +141,33 @@ impl FeedDoc<'_> {
     }
 }
 
+/// The feed of `id`'s items in `lang`, `feeds/<id>.<lang>.atom`.
+fn language_document(
+    store: &Store,
+    config: &Config,
+    name: &FeedName,
+    id: &str,
+    lang: &str,
+) -> Result<Document, RenderError> {
+    let doc = FeedDoc {
+        items: store.newest_in((id != COMBINED_ID).then_some(id), lang, config.max_items)?,
+        name: FeedName {
+            id: id.to_string(),
+            title: format!("{} ({lang})", name.title),
+        },
+        description: description(config, name),
+        config,
+        classifier: Classifier::new(config),
+        edition: Edition::Language(lang.to_string()),
+    };
+    Ok(Document {
+        path: format!("feeds/{id}.{lang}.atom"),
+        content_type: ATOM_TYPE,
+        bytes: atom::render(&doc)?,
+        modified: doc.updated(),
+    })
+}
+
 /// The one-line description of a feed.
 fn description(config: &Config, name: &FeedName) -> String {
     if name.id == COMBINED_ID {
@@ -208,16 +235,37 @@ pub enum RenderError {
     },
 }
 
+/// What changed in one feed since it was last published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedChange {
+    /// The publication time (Unix seconds) of the newest item that changed.
+    pub newest: i64,
+    /// Items added to the feed.
+    pub added: u64,
+    /// Whether items left the feed or came from another one.
+    pub moved: bool,
+}
+
+impl FeedChange {
+    /// Folds another change of the same feed into this one.
+    pub fn merge(&mut self, other: FeedChange) {
+        self.newest = self.newest.max(other.newest);
+        self.added += other.added;
+        self.moved |= other.moved;
+    }
+}
+
 /// Which feeds a publish renders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Every feed.
     All,
     /// These feeds (and always the combined feed and the index page); of their language
-    /// feeds, those of these languages.
+    /// feeds, those of these languages. A feed none of whose changes reach its newest
+    /// `max_items` is left as published.
     Changed {
-        /// The feeds whose items changed.
-        feeds: BTreeSet<String>,
+        /// The feeds whose items changed, and how.
+        feeds: BTreeMap<String, FeedChange>,
         /// The languages of the items that changed.
         languages: BTreeSet<String>,
     },
@@ -227,7 +275,22 @@ impl Scope {
     fn includes(&self, id: &str) -> bool {
         match self {
             Scope::All => true,
-            Scope::Changed { feeds, .. } => id == COMBINED_ID || feeds.contains(id),
+            Scope::Changed { feeds, .. } => id == COMBINED_ID || feeds.contains_key(id),
+        }
+    }
+
+    /// What changed in feed `id` (in every feed, for the combined one); `None` when
+    /// everything is to be rendered.
+    fn change(&self, id: &str) -> Option<FeedChange> {
+        match self {
+            Scope::All => None,
+            Scope::Changed { feeds, .. } if id == COMBINED_ID => {
+                Some(feeds.values().fold(FeedChange::default(), |mut all, c| {
+                    all.merge(*c);
+                    all
+                }))
+            }
+            Scope::Changed { feeds, .. } => feeds.get(id).copied(),
         }
     }
 
@@ -281,15 +344,43 @@ pub fn site(
     let mut feeds = vec![(COMBINED_ID.to_string(), total)];
     feeds.extend(counts);
     let mut infos = Vec::new();
+    let archives = |count: u64| {
+        if count > config.max_items as u64 {
+            count.div_ceil(ARCHIVE_PAGE_ITEMS)
+        } else {
+            0
+        }
+    };
+    // Whether no change reaches the newest `max_items` of `feed` (in `lang`): the documents
+    // showing them are as published. Ties count as reaching.
+    let untouched = |feed: Option<&str>, lang: Option<&str>, change: Option<FeedChange>| {
+        let Some(change) = change else {
+            return Ok(false);
+        };
+        let oldest_shown = store.oldest_shown(feed, lang, config.max_items)?;
+        Ok::<_, RenderError>(oldest_shown.is_some_and(|t| change.newest < t))
+    };
     for (id, count) in feeds {
         let combined = id == COMBINED_ID;
         let name = classifier.feed_name(&id);
-        if !scope.includes(&id) {
+        let feed = (!combined).then_some(id.as_str());
+        let change = scope.change(&id);
+        let same_archives = change.is_some_and(|c| {
+            !c.moved && archives(count) == archives(count.saturating_sub(c.added))
+        });
+        if !scope.includes(&id) || (same_archives && untouched(feed, None, change)?) {
+            for lang in config
+                .languages
+                .iter()
+                .filter(|l| scope.includes_language(l))
+            {
+                if scope.includes(&id) && !untouched(feed, Some(lang), change)? {
+                    sink(language_document(store, config, &name, &id, lang)?)?;
+                }
+            }
             let updated = match store.published_updated(&id)? {
                 Some(updated) => Some(updated),
-                None => {
-                    store.newest_change((!combined).then_some(id.as_str()), config.max_items)?
-                }
+                None => store.newest_change(feed, config.max_items)?,
             };
             infos.push(FeedInfo {
                 updated: updated.unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()),
@@ -299,12 +390,7 @@ pub fn site(
             continue;
         }
         let description = description(config, &name);
-        let feed = (!combined).then_some(id.as_str());
-        let archives = if count > config.max_items as u64 {
-            count.div_ceil(ARCHIVE_PAGE_ITEMS)
-        } else {
-            0
-        };
+        let archives = archives(count);
         let doc = FeedDoc {
             items: store.newest(feed, config.max_items)?,
             name,
@@ -319,7 +405,7 @@ pub fn site(
             ("rss", RSS_TYPE, rss::render(&doc)?),
             ("atom", ATOM_TYPE, atom::render(&doc)?),
             ("json", JSON_TYPE, json::render(&doc)?),
-            ("html", HTML_TYPE, html::feed_page(&doc, count)),
+            ("html", HTML_TYPE, html::feed_page(&doc)),
         ] {
             sink(Document {
                 path: format!("feeds/{id}.{extension}"),
@@ -333,23 +419,9 @@ pub fn site(
             .iter()
             .filter(|l| scope.includes_language(l))
         {
-            let doc = FeedDoc {
-                items: store.newest_in(feed, lang, config.max_items)?,
-                name: FeedName {
-                    id: doc.name.id.clone(),
-                    title: format!("{} ({lang})", doc.name.title),
-                },
-                description: doc.description.clone(),
-                config,
-                classifier,
-                edition: Edition::Language(lang.clone()),
-            };
-            sink(Document {
-                path: format!("feeds/{id}.{lang}.atom"),
-                content_type: ATOM_TYPE,
-                bytes: atom::render(&doc)?,
-                modified: doc.updated(),
-            })?;
+            if !untouched(feed, Some(lang), change)? {
+                sink(language_document(store, config, &doc.name, &id, lang)?)?;
+            }
         }
         infos.push(FeedInfo {
             name: doc.name,

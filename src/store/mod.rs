@@ -53,6 +53,8 @@ pub enum Outcome {
         feed: String,
         /// The item's language before.
         language: Option<String>,
+        /// Its publication time, Unix seconds.
+        published: i64,
     },
     /// Seen before in another language: the variant was recorded, the content left alone.
     Variant {
@@ -60,6 +62,8 @@ pub enum Outcome {
         feed: String,
         /// The item's language.
         language: Option<String>,
+        /// Its publication time, Unix seconds.
+        published: i64,
     },
     /// Seen before with identical content: nothing changed.
     Unchanged,
@@ -191,6 +195,10 @@ impl Store {
             .map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
+        // Room for the indexes' hot pages (item pages are keyed by hash, so inserts land all
+        // over that index): 32 MiB, used only as the database grows.
+        conn.pragma_update(None, "cache_size", -32768)
+            .map_err(err)?;
         migrate(&mut conn).map_err(err)?;
         name_pages(&mut conn).map_err(err)?;
         Ok(Store { conn, path })
@@ -321,6 +329,24 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
         self.in_feed_order(ITEM_COLUMNS, feed, Some(language), limit, row_to_item)
+    }
+
+    /// The publication time (Unix seconds) of the oldest of the newest `limit` items of `feed`
+    /// (every feed when `None`) in `language` (any when `None`); `None` when there are fewer.
+    pub fn oldest_shown(
+        &self,
+        feed: Option<&str>,
+        language: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<i64>, StoreError> {
+        let times = self.in_feed_order("published_ts", feed, language, limit, |r| {
+            r.get::<_, i64>(0)
+        })?;
+        Ok(if times.len() < limit {
+            None
+        } else {
+            times.last().copied()
+        })
     }
 
     /// `columns` of the newest `limit` items of `feed` (every feed when `None`), in feed order,
@@ -715,7 +741,7 @@ impl Batch<'_> {
         let existing: Option<Known> = self
             .tx
             .prepare_cached(
-                "SELECT id, content_hash, published, feed, variant_lang, language
+                "SELECT id, content_hash, published, feed, variant_lang, language, link
                  FROM item WHERE key = ?1",
             )
             .and_then(|mut s| {
@@ -727,6 +753,7 @@ impl Batch<'_> {
                         feed: r.get(3)?,
                         variant: r.get(4)?,
                         language: r.get(5)?,
+                        link: r.get(6)?,
                     })
                 })
                 .optional()
@@ -736,6 +763,10 @@ impl Batch<'_> {
             && let (Some(own), Some(lang), Some(link)) = (&known.variant, &variant, &item.link)
             && lang != own
         {
+            // The first variant is recorded when a second one appears.
+            if let Some(own_link) = &known.link {
+                self.record_variant(known.id, own, own_link)?;
+            }
             let recorded = self.record_variant(known.id, lang, link)?;
             // Another language's version of the same news is an alternate, not an edit; the
             // same text under another `lang=` URL is an edit like any other.
@@ -744,6 +775,7 @@ impl Batch<'_> {
                     Outcome::Variant {
                         feed: known.feed.clone(),
                         language: known.language.clone(),
+                        published: known.published_ts(),
                     }
                 } else {
                     Outcome::Unchanged
@@ -792,10 +824,6 @@ impl Batch<'_> {
                         ])
                     })
                     .map_err(|e| self.err(e))?;
-                if let (Some(lang), Some(link)) = (&variant, &item.link) {
-                    let id = self.tx.last_insert_rowid();
-                    self.record_variant(id, lang, link)?;
-                }
                 Ok(Outcome::New)
             }
             Some(known) if known.hash == hash => Ok(Outcome::Unchanged),
@@ -856,6 +884,7 @@ impl Batch<'_> {
                 Ok(Outcome::Updated {
                     feed: previous_feed,
                     language: previous_language,
+                    published: published.timestamp(),
                 })
             }
         }
@@ -947,6 +976,15 @@ struct Known {
     /// The language of the variant its content came from.
     variant: Option<String>,
     language: Option<String>,
+    link: Option<String>,
+}
+
+impl Known {
+    /// The stored publication time, Unix seconds (the far future if unreadable, so that
+    /// whatever shows the item is rendered again).
+    fn published_ts(&self) -> i64 {
+        DateTime::parse_from_rfc3339(&self.published).map_or(i64::MAX, |t| t.timestamp())
+    }
 }
 
 /// The item's list-valued and numeric columns, as stored.

@@ -3,8 +3,9 @@
 ALTER TABLE item ADD COLUMN page TEXT;
 CREATE UNIQUE INDEX item_page ON item (page);
 
--- Language variants of one item (gov.kz `lang=` URLs of the same news id): every variant's
--- language and URL. `variant_lang` is the language of the variant the content comes from.
+-- Language variants of one item (gov.kz `lang=` URLs of the same news id), once a second
+-- language is seen: every variant's language and URL. `variant_lang` is the language of the
+-- variant the content comes from.
 ALTER TABLE item ADD COLUMN variant_lang TEXT;
 CREATE TABLE item_variant (
     item INTEGER NOT NULL REFERENCES item (id),
@@ -33,6 +34,9 @@ CREATE TABLE health_event (
     message TEXT NOT NULL
 );
 
--- Per-language feeds: the newest items in one language, of every feed or of one.
-CREATE INDEX item_language_order ON item (language, published_ts DESC, news_id DESC, id);
-CREATE INDEX item_feed_language_order ON item (feed, language, published_ts DESC, news_id DESC, id);
+-- Per-language feeds: the feed-order indexes also hold each item's language, so the newest
+-- items in one language are found by reading the index alone, without an index of their own.
+DROP INDEX item_order;
+CREATE INDEX item_order ON item (published_ts DESC, news_id DESC, id, language);
+DROP INDEX item_feed_order;
+CREATE INDEX item_feed_order ON item (feed, published_ts DESC, news_id DESC, id, language);
