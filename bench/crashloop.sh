@@ -22,10 +22,15 @@ python3 bench/synth_dump.py "$N" 3 > "$work/config/dumps/001_big.txt"
 check() {
     local db=$work/var/state/govfeeds.sqlite3
     [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || { echo "round $1: integrity_check failed"; exit 1; }
-    for f in "$work"/var/public/feeds/*.rss "$work"/var/public/feeds/*.atom; do
-        python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$f" \
-            || { echo "round $1: $f does not parse"; exit 1; }
-    done
+    python3 - "$work"/var/public/feeds/*.rss "$work"/var/public/feeds/*.atom <<'PY' \
+        || { echo "round $1: a feed file does not parse"; exit 1; }
+import sys, xml.dom.minidom as m
+for path in sys.argv[1:]:
+    try:
+        m.parse(path)
+    except Exception as e:
+        sys.exit(f"{path}: {e}")
+PY
 }
 
 kills=0
