@@ -49,6 +49,21 @@ const ATOM_03_NS: &str = "http://purl.org/atom/ns#";
 /// Parses a feed from its raw bytes (the XML declaration's encoding is honoured).
 /// The error says where the document broke, as `line:column` when it can.
 pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
+    // The XML reader under feed-rs panics on some malformed input (found by fuzzing); such a
+    // document is reported like any other broken one, and the rest of the run goes on.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_document(bytes, origin)
+    }))
+    .unwrap_or_else(|_| {
+        Err(
+            "not a valid feed: the parser broke on this document (a panic in the XML \
+                 reader, caught)"
+                .to_string(),
+        )
+    })
+}
+
+fn parse_document(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
     let root = |name| root_attribute(bytes, name);
     let feed = if root("xmlns").as_deref() == Some(ATOM_03_NS) {
         parse_feed(&atom03_as_atom10(bytes), origin)?
