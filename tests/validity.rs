@@ -362,11 +362,10 @@ fn big_sandbox() -> Sandbox {
     sandbox
 }
 
-async fn get(daemon: &Daemon, url: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+async fn get(url: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let response = raw_client().get(url).send().await.expect("get");
     assert_eq!(response.status(), 200, "{url}");
     let headers = response.headers().clone();
-    let _ = daemon;
     (headers, response.bytes().await.expect("body").to_vec())
 }
 
@@ -407,7 +406,7 @@ async fn every_served_document_keeps_the_validator_rules() {
             .to_string_lossy()
             .into_owned();
         let url = format!("{base}{path}");
-        let (headers, body) = get(&daemon, &url).await;
+        let (headers, body) = get(&url).await;
         let content_type = headers[header::CONTENT_TYPE].to_str().unwrap().to_string();
         let ids = match path.rsplit('.').next().unwrap() {
             "atom" => {
@@ -457,7 +456,7 @@ async fn every_served_document_keeps_the_validator_rules() {
     );
     let mut escaped = 0;
     for url in pages {
-        let (headers, body) = get(&daemon, url).await;
+        let (headers, body) = get(url).await;
         assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
         let html = String::from_utf8(body).unwrap();
         assert_autodiscovery(url, &html);
@@ -492,7 +491,7 @@ async fn archives_hold_the_complete_history_and_full_pages_never_change() {
     let total = sandbox_total(&sandbox);
     for feed in ["all", "mfa"] {
         let url = daemon.url(&format!("/feeds/{feed}.atom"));
-        let (_, body) = get(&daemon, &url).await;
+        let (_, body) = get(&url).await;
         let current = Node::parse(&body);
         let mut next = current.link("prev-archive").map(str::to_string);
         assert!(
@@ -502,7 +501,7 @@ async fn archives_hold_the_complete_history_and_full_pages_never_change() {
         let mut seen = BTreeSet::new();
         let mut pages = 0;
         while let Some(url) = next {
-            let (headers, body) = get(&daemon, &url).await;
+            let (headers, body) = get(&url).await;
             let page = Node::parse(&body);
             assert!(
                 page.children.iter().any(|c| c.name == "fh:archive"),
@@ -524,7 +523,7 @@ async fn archives_hold_the_complete_history_and_full_pages_never_change() {
                 // Every page but the newest is full, so final.
                 assert_eq!(ids.len(), 100, "{url}");
                 assert_eq!(cache, "public, max-age=31536000, immutable", "{url}");
-                let (_, again) = get(&daemon, &url).await;
+                let (_, again) = get(&url).await;
                 assert_eq!(again, body, "{url}: a full page never changes");
             }
             for id in ids {
@@ -569,7 +568,7 @@ fn sandbox_total(sandbox: &Sandbox) -> u64 {
 async fn language_variants_are_one_item_with_alternates_and_language_feeds_filter() {
     let sandbox = big_sandbox();
     let daemon = Daemon::start_at_base_url(&sandbox).await;
-    let (_, body) = get(&daemon, &daemon.url("/feeds/archive/all/1.atom")).await;
+    let (_, body) = get(&daemon.url("/feeds/archive/all/1.atom")).await;
     let page = Node::parse(&body);
     let entry = page
         .all("entry")
@@ -610,7 +609,7 @@ async fn language_variants_are_one_item_with_alternates_and_language_feeds_filte
 
     for (lang, feed) in [("en", "all"), ("ru", "all"), ("en", "mfa")] {
         let url = daemon.url(&format!("/feeds/{feed}.{lang}.atom"));
-        let (_, body) = get(&daemon, &url).await;
+        let (_, body) = get(&url).await;
         let doc = Node::parse(&body);
         assert_eq!(doc.attrs["xml:lang"], lang);
         let entries: Vec<_> = doc.all("entry").collect();

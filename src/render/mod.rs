@@ -368,16 +368,18 @@ pub fn site(
         let same_archives = change.is_some_and(|c| {
             !c.moved && archives(count) == archives(count.saturating_sub(c.added))
         });
-        if !scope.includes(&id) || (same_archives && untouched(feed, None, change)?) {
+        if scope.includes(&id) {
             for lang in config
                 .languages
                 .iter()
                 .filter(|l| scope.includes_language(l))
             {
-                if scope.includes(&id) && !untouched(feed, Some(lang), change)? {
+                if !untouched(feed, Some(lang), change)? {
                     sink(language_document(store, config, &name, &id, lang)?)?;
                 }
             }
+        }
+        if !scope.includes(&id) || (same_archives && untouched(feed, None, change)?) {
             let updated = match store.published_updated(&id)? {
                 Some(updated) => Some(updated),
                 None => store.newest_change(feed, config.max_items)?,
@@ -413,15 +415,6 @@ pub fn site(
                 bytes,
                 modified,
             })?;
-        }
-        for lang in config
-            .languages
-            .iter()
-            .filter(|l| scope.includes_language(l))
-        {
-            if !untouched(feed, Some(lang), change)? {
-                sink(language_document(store, config, &doc.name, &id, lang)?)?;
-            }
         }
         infos.push(FeedInfo {
             name: doc.name,

@@ -75,15 +75,7 @@ fn archive_page(
     page: u64,
 ) -> Result<Option<OnRequest>, RenderError> {
     let combined = id == COMBINED_ID;
-    let count = if combined {
-        store.count()?
-    } else {
-        store
-            .feed_counts()?
-            .into_iter()
-            .find(|(feed, _)| feed == id)
-            .map_or(0, |(_, n)| n)
-    };
+    let count = store.count_in((!combined).then_some(id))?;
     let last = count.div_ceil(ARCHIVE_PAGE_ITEMS);
     if page == 0 || page > last || count <= config.max_items as u64 {
         return Ok(None);

@@ -200,7 +200,6 @@ impl Store {
         conn.pragma_update(None, "cache_size", -32768)
             .map_err(err)?;
         migrate(&mut conn).map_err(err)?;
-        name_pages(&mut conn).map_err(err)?;
         Ok(Store { conn, path })
     }
 
@@ -301,6 +300,18 @@ impl Store {
         .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(moved)
+    }
+
+    /// How many items `feed` holds (every feed when `None`).
+    pub fn count_in(&self, feed: Option<&str>) -> Result<u64, StoreError> {
+        let Some(feed) = feed else {
+            return self.count();
+        };
+        self.conn
+            .prepare_cached("SELECT n FROM feed_count WHERE feed = ?1")
+            .and_then(|mut s| s.query_row([feed], |r| r.get::<_, i64>(0)).optional())
+            .map(|n| n.unwrap_or(0).unsigned_abs())
+            .map_err(|e| self.err(e))
     }
 
     /// Every feed that has items, sorted by id, with its item count.
@@ -685,19 +696,19 @@ fn lines(joined: String) -> Vec<String> {
     joined.lines().map(str::to_string).collect()
 }
 
+/// The schema version that gave items pages: the items stored before it get theirs then.
+const PAGES_VERSION: i64 = 7;
+
 /// Names the pages of items stored before items had pages.
-fn name_pages(conn: &mut Connection) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut select = tx.prepare("SELECT id, key FROM item WHERE page IS NULL")?;
-        let mut update = tx.prepare("UPDATE item SET page = ?1 WHERE id = ?2")?;
-        let mut rows = select.query([])?;
-        while let Some(row) = rows.next()? {
-            let (id, key): (i64, String) = (row.get(0)?, row.get(1)?);
-            update.execute(params![crate::identity::page_name(&key), id])?;
-        }
+fn name_pages(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut select = tx.prepare("SELECT id, key FROM item WHERE page IS NULL")?;
+    let mut update = tx.prepare("UPDATE item SET page = ?1 WHERE id = ?2")?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, key): (i64, String) = (row.get(0)?, row.get(1)?);
+        update.execute(params![identity::page_name(&key), id])?;
     }
-    tx.commit()
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -705,6 +716,9 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in (1..).zip(MIGRATIONS).skip_while(|(i, _)| *i <= version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i == PAGES_VERSION {
+            name_pages(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i)?;
         tx.commit()?;
     }
