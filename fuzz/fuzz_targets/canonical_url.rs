@@ -1,14 +1,16 @@
-//! Any string as a source URL: canonicalization never panics and is idempotent.
+//! Any string as a source URL: canonicalization never panics and is idempotent; reading the
+//! entity, news id and variant language never panics.
 #![no_main]
 
 use govfeeds::config::IgnoreParams;
-use govfeeds::identity::{canonical_url, entity_slug, news_id, parse_source_url};
+use govfeeds::identity::{canonical_url, entity_slug, news_id, parse_source_url, variant_language};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &str| {
     let Ok(ignore) = IgnoreParams::new(&["lang", "utm_*"]) else {
         return;
     };
+    let _ = variant_language(data);
     if let Some(url) = parse_source_url(data) {
         let once = canonical_url(&url, &ignore);
         let _ = (entity_slug(&url), news_id(&url));

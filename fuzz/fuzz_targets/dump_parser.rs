@@ -1,15 +1,29 @@
-//! Any bytes through the dump parser and the body restoration: no panic.
+//! Any bytes as a dump: parsing, mapping each entry to an item (body, identity, language)
+//! and classifying it into a feed never panic.
 #![no_main]
 
-use govfeeds::body::Body;
+mod common;
+
+use govfeeds::classify::Classifier;
+use govfeeds::identity::{page_name, variant_language};
+use govfeeds::item::Item;
 use govfeeds::source::dump::{DumpParser, Event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let Some(config) = common::config() else {
+        return;
+    };
+    let classifier = Classifier::new(config);
     for event in DumpParser::new(data) {
         if let Event::Entry(entry) = event {
-            let body = Body::parse(&entry.body, &entry.title);
-            let _ = (body.to_html(), body.summary());
+            let (item, _warning) = Item::from_dump(&entry, config);
+            assert!(!item.key.is_empty());
+            let _ = classifier.feed_for(item.entity.as_deref(), &item.title, &item.summary);
+            let _ = (
+                page_name(&item.key),
+                item.link.as_deref().map(variant_language),
+            );
         }
     }
 });
