@@ -17,14 +17,8 @@ use govfeeds::text::{clean, collapse_whitespace};
 use proptest::prelude::*;
 
 fn config() -> Config {
-    let toml = r#"
-[site]
-title = "T"
-base_url = "http://127.0.0.1:8080/"
-timezone = "Asia/Almaty"
-language = "en"
-"#;
-    Config::parse(Path::new("props.toml"), toml).unwrap()
+    let toml = include_str!("fixtures/minimal.toml");
+    Config::parse(Path::new("minimal.toml"), toml).unwrap()
 }
 
 fn render_both(

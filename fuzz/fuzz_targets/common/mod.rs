@@ -5,18 +5,15 @@ use std::sync::OnceLock;
 
 use govfeeds::config::Config;
 
-const CONFIG: &str = r#"
-[site]
-title = "T"
-base_url = "http://127.0.0.1:8080/"
-timezone = "Asia/Almaty"
-language = "en"
-"#;
+/// The smallest valid config, shared with the property tests.
+const CONFIG: &str = include_str!("../../../tests/fixtures/minimal.toml");
 
-/// The fuzzing site's config (`None` only if the literal above stopped being valid).
-pub fn config() -> Option<&'static Config> {
-    static CONFIG_ONCE: OnceLock<Option<Config>> = OnceLock::new();
-    CONFIG_ONCE
-        .get_or_init(|| Config::parse(Path::new("fuzz.toml"), CONFIG).ok())
-        .as_ref()
+/// The fuzzing site's config. A broken fixture fails the first run loudly instead of
+/// letting every run return early.
+pub fn config() -> &'static Config {
+    static CONFIG_ONCE: OnceLock<Config> = OnceLock::new();
+    CONFIG_ONCE.get_or_init(|| {
+        Config::parse(Path::new("minimal.toml"), CONFIG)
+            .unwrap_or_else(|e| panic!("tests/fixtures/minimal.toml: {e}"))
+    })
 }
