@@ -39,6 +39,40 @@ const GOOD: [&str; 10] = [
     "duplicate-ids.xml",
 ];
 
+/// The broken fixtures, each with the reason its source must fail with.
+const BROKEN: [(&str, &str); 4] = [
+    ("truncated.xml", "not a valid feed: 4:36: the document ends"),
+    ("html-page.html", "HTML page, not a feed"),
+    ("wrong-encoding.xml", "not a valid feed: 3:"),
+    // Found by the feed_mapping fuzz target: the XML reader under feed-rs panics on it.
+    (
+        "fuzz-crash-set-encoding.bin",
+        "not a valid feed: the parser broke",
+    ),
+];
+
+/// The gov.kz-shaped fixture: whole HTML pages as descriptions, relative image URLs, a bare
+/// migrated date.
+const GOVKZ: &str = "govkz.xml";
+
+/// The corpus holds exactly the fixtures the tests name: a fuzzing run once wrote hundreds of
+/// unnamed inputs into it, and they were served and committed along with the real ones.
+#[test]
+fn the_corpus_holds_only_named_fixtures() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(common::repo("tests/fixtures/feeds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    on_disk.sort();
+    let mut named: Vec<&str> = GOOD
+        .into_iter()
+        .chain(BROKEN.map(|(name, _)| name))
+        .chain([GOVKZ])
+        .collect();
+    named.sort();
+    assert_eq!(on_disk, named);
+}
+
 fn corpus_sandbox(addr: SocketAddr) -> Sandbox {
     let sandbox = Sandbox::new(&["seed.txt"]);
     for name in GOOD {
@@ -214,16 +248,7 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
     let summary = build::run(sandbox.config()).unwrap();
     assert_eq!(summary.total, 23, "{summary}");
 
-    for (fixture, expected) in [
-        ("truncated.xml", "not a valid feed: 4:36: the document ends"),
-        ("html-page.html", "HTML page, not a feed"),
-        ("wrong-encoding.xml", "not a valid feed: 3:"),
-        // Found by the feed_mapping fuzz target: the XML reader under feed-rs panics on it.
-        (
-            "fuzz-crash-set-encoding.bin",
-            "not a valid feed: the parser broke",
-        ),
-    ] {
+    for (fixture, expected) in BROKEN {
         std::fs::copy(dir.path().join(fixture), dir.path().join("flaky.xml")).unwrap();
         let summary = build::run(sandbox.config()).unwrap();
         assert_eq!(summary.failed.len(), 1, "{summary}");
@@ -251,7 +276,7 @@ fn a_feed_entry_and_a_dump_item_with_the_same_url_are_one_item() {
     std::fs::create_dir_all(dir.path().join("govkz/mfa-madrid")).unwrap();
     std::fs::create_dir_all(dir.path().join("govkz/mti")).unwrap();
     std::fs::copy(
-        dir.path().join("govkz.xml"),
+        dir.path().join(GOVKZ),
         dir.path().join("govkz/mfa-madrid/en.xml"),
     )
     .unwrap();

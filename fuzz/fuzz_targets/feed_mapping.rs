@@ -1,10 +1,15 @@
-//! Any bytes as an upstream feed: parsing and mapping to items never panic.
+//! Any bytes as an upstream feed: parsing, mapping each entry to an item and classifying it
+//! into a feed never panic. Odd-length inputs are read as a gov.kz entity's feed (a `govkz`
+//! source: its items belong to the entity), even-length ones as any other upstream (a `feed`
+//! source: each item's entity comes from its link), so the fuzzer explores both.
 #![no_main]
 
 mod common;
 
+use govfeeds::identity::{page_name, variant_language};
 use govfeeds::source::feed::{FeedOrigin, items, parse};
 use libfuzzer_sys::fuzz_target;
+use url::Url;
 
 /// libfuzzer-sys's panic hook aborts on every panic, even one our code catches on purpose
 /// (`feed::parse` turns a panic in the XML reader under feed-rs into an error). A silent hook
@@ -13,21 +18,39 @@ static QUIET_PANICS: std::sync::Once = std::sync::Once::new();
 
 fuzz_target!(|data: &[u8]| {
     let config = common::config();
+    let classifier = common::classifier();
     QUIET_PANICS.call_once(|| std::panic::set_hook(Box::new(|_| {})));
-    let Ok(url) = url::Url::parse("https://www.gov.kz/memleket/entities/mfa/rss") else {
+    let govkz = data.len() % 2 == 1;
+    let (url, base) = if govkz {
+        (
+            "https://www.gov.kz/api/v1/public/rss/mfa/news/en",
+            "https://www.gov.kz/",
+        )
+    } else {
+        (
+            "https://news.example.org/feed.xml",
+            "https://news.example.org/feed.xml",
+        )
+    };
+    let (Ok(url), Ok(base)) = (Url::parse(url), Url::parse(base)) else {
         return;
     };
     let origin = FeedOrigin {
         source: "fuzz".into(),
-        base: url.clone(),
         url,
-        entity: Some("mfa".into()),
+        base,
+        entity: govkz.then(|| "mfa".to_string()),
         pinned_feed: None,
     };
     let now = chrono::Utc::now().fixed_offset();
     if let Ok(mut parsed) = parse(data, &origin) {
         for item in items(&mut parsed, &origin, config, now) {
             assert!(!item.title.is_empty());
+            let _ = classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html);
+            let _ = (
+                page_name(&item.key),
+                item.link.as_deref().map(variant_language),
+            );
         }
     }
 });

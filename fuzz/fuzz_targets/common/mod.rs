@@ -1,8 +1,10 @@
-//! What the targets that map input to items share: a minimal site config, parsed once.
+//! What the targets that map input to items share: a minimal site config and its classifier,
+//! built once.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
+use govfeeds::classify::Classifier;
 use govfeeds::config::Config;
 
 /// The smallest valid config, shared with the property tests.
@@ -16,4 +18,10 @@ pub fn config() -> &'static Config {
         Config::parse(Path::new("minimal.toml"), CONFIG)
             .unwrap_or_else(|e| panic!("tests/fixtures/minimal.toml: {e}"))
     })
+}
+
+/// The classifier `build` would make from [`config`].
+pub fn classifier() -> &'static Classifier<'static> {
+    static CLASSIFIER: OnceLock<Classifier<'static>> = OnceLock::new();
+    CLASSIFIER.get_or_init(|| Classifier::new(config()))
 }
