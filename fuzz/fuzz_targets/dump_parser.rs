@@ -4,23 +4,17 @@
 
 mod common;
 
-use govfeeds::identity::{page_name, variant_language};
 use govfeeds::item::Item;
 use govfeeds::source::dump::{DumpParser, Event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let config = common::config();
-    let classifier = common::classifier();
     for event in DumpParser::new(data) {
         if let Event::Entry(entry) = event {
             let (item, _warning) = Item::from_dump(&entry, config);
             assert!(!item.key.is_empty());
-            let _ = classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html);
-            let _ = (
-                page_name(&item.key),
-                item.link.as_deref().map(variant_language),
-            );
+            common::file(&item);
         }
     }
 });

@@ -6,7 +6,6 @@
 
 mod common;
 
-use govfeeds::identity::{page_name, variant_language};
 use govfeeds::source::feed::{FeedOrigin, items, parse};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
@@ -18,7 +17,6 @@ static QUIET_PANICS: std::sync::Once = std::sync::Once::new();
 
 fuzz_target!(|data: &[u8]| {
     let config = common::config();
-    let classifier = common::classifier();
     QUIET_PANICS.call_once(|| std::panic::set_hook(Box::new(|_| {})));
     let govkz = data.len() % 2 == 1;
     let (url, base) = if govkz {
@@ -46,11 +44,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(mut parsed) = parse(data, &origin) {
         for item in items(&mut parsed, &origin, config, now) {
             assert!(!item.title.is_empty());
-            let _ = classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html);
-            let _ = (
-                page_name(&item.key),
-                item.link.as_deref().map(variant_language),
-            );
+            common::file(&item);
         }
     }
 });

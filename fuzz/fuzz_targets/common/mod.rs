@@ -1,11 +1,13 @@
 //! What the targets that map input to items share: a minimal site config and its classifier,
-//! built once.
+//! built once, and what `build` does with each item.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use govfeeds::classify::Classifier;
 use govfeeds::config::Config;
+use govfeeds::identity::{page_name, variant_language};
+use govfeeds::item::Item;
 
 /// The smallest valid config, shared with the property tests.
 const CONFIG: &str = include_str!("../../../tests/fixtures/minimal.toml");
@@ -24,4 +26,14 @@ pub fn config() -> &'static Config {
 pub fn classifier() -> &'static Classifier<'static> {
     static CLASSIFIER: OnceLock<Classifier<'static>> = OnceLock::new();
     CLASSIFIER.get_or_init(|| Classifier::new(config()))
+}
+
+/// What `build` derives from an item before storing it: its feed, page name and variant
+/// language.
+pub fn file(item: &Item) {
+    let _ = classifier().feed_for(item.entity.as_deref(), &item.title, &item.content_html);
+    let _ = (
+        page_name(&item.key),
+        item.link.as_deref().map(variant_language),
+    );
 }
