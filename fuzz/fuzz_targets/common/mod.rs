@@ -1,4 +1,4 @@
-//! What the targets that map input to items share: a minimal site config and its classifier,
+//! What the targets that map input to items share: the bundled config and its classifier,
 //! built once, and what `build` does with each item.
 
 use std::path::Path;
@@ -9,16 +9,18 @@ use govfeeds::config::Config;
 use govfeeds::identity::{page_name, variant_language};
 use govfeeds::item::Item;
 
-/// The smallest valid config, shared with the property tests.
-const CONFIG: &str = include_str!("../../../tests/fixtures/minimal.toml");
+/// The bundled config: its ministries' entity globs and keywords are what classification
+/// matches against.
+const CONFIG: &str = include_str!("../../../config/govfeeds.toml");
 
 /// The fuzzing site's config. A broken fixture fails the first run loudly instead of
 /// letting every run return early.
 pub fn config() -> &'static Config {
     static CONFIG_ONCE: OnceLock<Config> = OnceLock::new();
     CONFIG_ONCE.get_or_init(|| {
-        Config::parse(Path::new("minimal.toml"), CONFIG)
-            .unwrap_or_else(|e| panic!("tests/fixtures/minimal.toml: {e}"))
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/govfeeds.toml");
+        Config::parse(Path::new(path), CONFIG)
+            .unwrap_or_else(|e| panic!("config/govfeeds.toml: {e}"))
     })
 }
 
