@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, FixedOffset, Utc};
 use common::Sandbox;
 use govfeeds::build;
+use govfeeds::store::DB_FILE;
 
 const MADRID: &str = "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782";
 
@@ -636,6 +637,46 @@ fn language_feeds_follow_the_config() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let before = Utc::now() - chrono::Duration::seconds(1);
+    build::run(sandbox.config()).unwrap();
+    let after = Utc::now() + chrono::Duration::seconds(1);
+    let created: String = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE))
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE name = 'created'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let created = DateTime::parse_from_rfc3339(&created).unwrap();
+    assert!(
+        before.timestamp() <= created.timestamp() && created <= after,
+        "{created}"
+    );
+
+    let empty: Vec<_> = ["_health", "all.kk", "all.ru", "all.en"]
+        .into_iter()
+        .map(|id| (id, sandbox.feed(id, "atom")))
+        .filter(|(_, feed)| feed.entries.is_empty())
+        .collect();
+    assert!(
+        empty.len() > 1,
+        "the health feed and a language the seed lacks"
+    );
+    for (id, feed) in &empty {
+        assert_eq!(
+            feed.updated.map(|t| t.timestamp()),
+            Some(created.timestamp()),
+            "{id}"
+        );
+    }
+
+    // Rebuilt, they keep that time: nothing is written.
+    let summary = build::run(sandbox.config()).unwrap();
+    assert!(summary.written.is_empty(), "{summary}");
 }
 
 /// `n` items of entity `mfa-test`, one a day from 1 January 2025, as a dump.

@@ -59,6 +59,7 @@ fn render_both(
         config,
         classifier: Classifier::new(config),
         edition: Edition::Current { archives: 0 },
+        created: t,
     };
     let rss = rss::render(&doc).unwrap();
     let atom = atom::render(&doc).unwrap();

@@ -5,6 +5,7 @@ use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
+use chrono::{DateTime, FixedOffset};
 
 use super::{Edition, FeedDoc, GENERATOR, HEALTH_ID, RenderError};
 use crate::config::Config;
@@ -164,8 +165,12 @@ fn write(feed: &Feed, id: &str) -> Result<Vec<u8>, RenderError> {
 }
 
 /// Renders the source health feed: an entry each time a source started failing or recovered,
-/// newest first.
-pub fn health(config: &Config, events: &[HealthEvent]) -> Result<Vec<u8>, RenderError> {
+/// newest first; `updated` is the newest event's time.
+pub fn health(
+    config: &Config,
+    events: &[HealthEvent],
+    updated: DateTime<FixedOffset>,
+) -> Result<Vec<u8>, RenderError> {
     let url = config.url_for(&format!("feeds/{HEALTH_ID}.atom"));
     let host = config.site.base_url.host_str().unwrap_or("localhost");
     let entries = events
@@ -208,7 +213,7 @@ pub fn health(config: &Config, events: &[HealthEvent]) -> Result<Vec<u8>, Render
     let feed = Feed {
         title: Text::plain(format!("{}: source health", config.site.title)),
         id: url.clone(),
-        updated: super::newest(events.iter().map(|e| e.at)),
+        updated,
         authors: vec![site_author(config)],
         links: vec![
             link(url, "self", "application/atom+xml"),

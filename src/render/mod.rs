@@ -1,7 +1,7 @@
 //! Renders the published site from stored items: every feed in every format, and the index
 //! page. One file per output format.
 //!
-//! Rendering is a pure function of the items and the config: nothing here reads the clock,
+//! Rendering is a pure function of the store and the config: nothing here reads the clock,
 //! so unchanged input yields byte-identical documents.
 
 pub mod atom;
@@ -100,6 +100,8 @@ pub struct FeedDoc<'a> {
     pub classifier: Classifier<'a>,
     /// Which document this is.
     pub edition: Edition,
+    /// When the store was created: the `updated` time when there are no items.
+    pub created: DateTime<FixedOffset>,
 }
 
 impl FeedDoc<'_> {
@@ -130,9 +132,9 @@ impl FeedDoc<'_> {
     }
 
     /// The newest change among the items: the feed's `updated` / `lastBuildDate`.
-    /// An empty feed reports the Unix epoch, which keeps output deterministic.
+    /// An empty feed reports when the store was created, which keeps output deterministic.
     pub fn updated(&self) -> DateTime<FixedOffset> {
-        newest(self.items.iter().map(|i| i.updated))
+        newest(self.items.iter().map(|i| i.updated), self.created)
     }
 
     /// The title of the ministry (feed) an item belongs to.
@@ -148,6 +150,7 @@ fn language_document(
     name: &FeedName,
     id: &str,
     lang: &str,
+    created: DateTime<FixedOffset>,
 ) -> Result<Document, RenderError> {
     let doc = FeedDoc {
         items: store.newest_in((id != COMBINED_ID).then_some(id), lang, config.max_items)?,
@@ -159,6 +162,7 @@ fn language_document(
         config,
         classifier: Classifier::new(config),
         edition: Edition::Language(lang.to_string()),
+        created,
     };
     Ok(Document {
         path: format!("feeds/{id}.{lang}.atom"),
@@ -204,10 +208,12 @@ fn creators(item: &StoredItem) -> Vec<String> {
     }
 }
 
-fn newest(times: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
-    times
-        .max()
-        .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+/// The newest of `times`, `empty` when there are none.
+fn newest(
+    times: impl Iterator<Item = DateTime<FixedOffset>>,
+    empty: DateTime<FixedOffset>,
+) -> DateTime<FixedOffset> {
+    times.max().unwrap_or(empty)
 }
 
 /// A rendering failure.
@@ -339,6 +345,7 @@ pub fn site(
     mut sink: impl FnMut(Document) -> Result<(), RenderError>,
 ) -> Result<(), RenderError> {
     let classifier = Classifier::new(config);
+    let created = store.created()?;
     let counts = store.feed_counts()?;
     let total = counts.iter().map(|(_, n)| n).sum();
     let mut feeds = vec![(COMBINED_ID.to_string(), total)];
@@ -375,7 +382,7 @@ pub fn site(
                 .filter(|l| scope.includes_language(l))
             {
                 if !untouched(feed, Some(lang), change)? {
-                    sink(language_document(store, config, &name, &id, lang)?)?;
+                    sink(language_document(store, config, &name, &id, lang, created)?)?;
                 }
             }
         }
@@ -385,7 +392,7 @@ pub fn site(
                 None => store.newest_change(feed, config.max_items)?,
             };
             infos.push(FeedInfo {
-                updated: updated.unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()),
+                updated: updated.unwrap_or(created),
                 name,
                 items: count,
             });
@@ -400,6 +407,7 @@ pub fn site(
             config,
             classifier,
             edition: Edition::Current { archives },
+            created,
         };
         let modified = doc.updated();
         store.set_published_updated(&id, modified)?;
@@ -423,13 +431,14 @@ pub fn site(
         });
     }
     let events = store.health_events(HEALTH_EVENTS)?;
+    let modified = newest(events.iter().map(|e| e.at), created);
     sink(Document {
         path: format!("feeds/{HEALTH_ID}.atom"),
         content_type: ATOM_TYPE,
-        modified: newest(events.iter().map(|e| e.at)),
-        bytes: atom::health(config, &events)?,
+        modified,
+        bytes: atom::health(config, &events, modified)?,
     })?;
-    let modified = newest(infos.iter().map(|f| f.updated));
+    let modified = newest(infos.iter().map(|f| f.updated), created);
     sink(Document {
         path: "feeds.opml".into(),
         content_type: "text/x-opml; charset=utf-8",

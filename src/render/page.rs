@@ -101,6 +101,7 @@ fn archive_page(
         config,
         classifier,
         edition: Edition::Archive { page, last },
+        created: store.created()?,
     };
     let bytes = atom::render(&doc)?;
     let modified = doc.updated();

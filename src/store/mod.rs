@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_feed_counts.sql"),
     include_str!("migrations/0006_title_language.sql"),
     include_str!("migrations/0007_pages_archives_health.sql"),
+    include_str!("migrations/0008_created.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -485,6 +486,15 @@ impl Store {
             .and_then(|mut s| s.execute(params![feed, updated.to_rfc3339()]))
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+
+    /// When the store was created: the `updated` time of a feed with no items (the Unix
+    /// epoch if the record is unreadable).
+    pub fn created(&self) -> Result<DateTime<FixedOffset>, StoreError> {
+        Ok(self
+            .meta("created")?
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset()))
     }
 
     /// A named value from the `meta` table.
