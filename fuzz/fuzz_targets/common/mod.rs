@@ -11,15 +11,16 @@ use govfeeds::item::Item;
 
 /// The bundled config, read where it lives so its dump glob resolves: its ministries' entity
 /// globs and keywords are what classification matches against.
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/govfeeds.toml");
+const CONFIG_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/govfeeds.toml");
 
 /// The fuzzing site's config. A config that does not load fails the first run loudly
 /// instead of letting every run return early.
 pub fn config() -> &'static Config {
-    static CONFIG_ONCE: OnceLock<Config> = OnceLock::new();
-    CONFIG_ONCE.get_or_init(|| {
-        let text = std::fs::read_to_string(CONFIG).unwrap_or_else(|e| panic!("{CONFIG}: {e}"));
-        Config::parse(Path::new(CONFIG), &text).unwrap_or_else(|e| panic!("{e}"))
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let text =
+            std::fs::read_to_string(CONFIG_PATH).unwrap_or_else(|e| panic!("{CONFIG_PATH}: {e}"));
+        Config::parse(Path::new(CONFIG_PATH), &text).unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
