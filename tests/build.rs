@@ -677,6 +677,34 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     // Rebuilt, they keep that time: nothing is written.
     let summary = build::run(sandbox.config()).unwrap();
     assert!(summary.written.is_empty(), "{summary}");
+
+    // A store from before the record (schema 7), its empty feeds published as of 1970: the
+    // next build records the time and publishes them again with it.
+    let db = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE)).unwrap();
+    db.execute_batch("DELETE FROM meta WHERE name = 'created'; PRAGMA user_version = 7;")
+        .unwrap();
+    for (id, _) in &empty {
+        let path = sandbox.feed_path(id, "atom");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let old = text.replace(&created.to_rfc3339(), "1970-01-01T00:00:00+00:00");
+        assert_ne!(old, text, "{id}");
+        std::fs::write(&path, old).unwrap();
+    }
+    build::run(sandbox.config()).unwrap();
+    let migrated: String = db
+        .query_row("SELECT value FROM meta WHERE name = 'created'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let migrated = DateTime::parse_from_rfc3339(&migrated).unwrap();
+    for (id, _) in &empty {
+        let feed = sandbox.feed(id, "atom");
+        assert_eq!(
+            feed.updated.map(|t| t.timestamp()),
+            Some(migrated.timestamp()),
+            "{id}"
+        );
+    }
 }
 
 /// `n` items of entity `mfa-test`, one a day from 1 January 2025, as a dump.

@@ -3,6 +3,6 @@
 INSERT OR IGNORE INTO meta (name, value)
     VALUES ('created', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
 
--- Forget the last complete publish, so that the next one renders every document again and
--- the feeds published empty pick up the new time.
+-- Forget the last complete publish (`build::PUBLISHED`), so that the next one renders every
+-- document again and the feeds published empty pick up the new time.
 DELETE FROM meta WHERE name = 'published';
