@@ -117,8 +117,9 @@ fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
     assert!(log.contains("stopped"), "{log}");
 }
 
-/// A dump of `n` distinct items over several entities.
-fn synthetic_dump(path: &Path, n: usize) {
+/// A dump of `n` distinct items over several entities; every title names `version`, so each new
+/// version changes every item.
+fn synthetic_dump(path: &Path, n: usize, version: usize) {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(File::create(path).unwrap());
     writeln!(out, "Enbekshi QazaQ\n\nWorld\n").unwrap();
@@ -134,7 +135,7 @@ fn synthetic_dump(path: &Path, n: usize) {
         let day = 1 + i % 28;
         writeln!(
             out,
-            "Synthetic news item number {i} on cooperation {day:02}.03.2026"
+            "Synthetic news item number {i}, version {version}, on cooperation {day:02}.03.2026"
         )
         .unwrap();
         writeln!(
@@ -149,7 +150,9 @@ fn synthetic_dump(path: &Path, n: usize) {
     }
 }
 
-fn check_state(sandbox: &Sandbox) -> i64 {
+/// Checks the database's integrity and that every feed file parses; returns how many items
+/// the store holds and how many of them are at `version`.
+fn check_state(sandbox: &Sandbox, version: usize) -> (i64, i64) {
     let db = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -157,6 +160,13 @@ fn check_state(sandbox: &Sandbox) -> i64 {
     assert_eq!(check, "ok");
     let count: i64 = db
         .query_row("SELECT COUNT(*) FROM item", [], |r| r.get(0))
+        .unwrap();
+    let at_version: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM item WHERE title LIKE ?1",
+            [format!("%, version {version}, %")],
+            |r| r.get(0),
+        )
         .unwrap();
     let feeds = sandbox.path("var/public/feeds");
     if feeds.exists() {
@@ -167,34 +177,52 @@ fn check_state(sandbox: &Sandbox) -> i64 {
             }
         }
     }
-    count
+    (count, at_version)
 }
 
 #[test]
 fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
     let n = 6000;
+    let all = 20 + n as i64;
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
-    // A first good build to have feeds on disk.
-    let first = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
-        .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
-    synthetic_dump(&sandbox.path("config/dumps/big.txt"), n);
+    let dump = sandbox.path("config/dumps/big.txt");
+    let build = |version: usize| {
+        synthetic_dump(&dump, n, version);
+        let start = Instant::now();
+        let output = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+            .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        assert_eq!(check_state(&sandbox, version), (all, n as i64));
+        start.elapsed()
+    };
+    // A first good state, then a timed run of what every round below does: a new version of the
+    // dump changes every item, which is stored and rendered again.
+    build(0);
+    let run = build(1);
     let log = sandbox.path("kill.log");
-    for (round, delay_ms) in [40u64, 150, 400, 900].into_iter().enumerate() {
+    // Kill moments from early in the ingest to past the end of the run (rendering, publishing).
+    let moments = [0.1, 0.35, 0.6, 0.85, 1.1];
+    for (round, fraction) in moments.into_iter().enumerate() {
+        let version = round + 2;
+        synthetic_dump(&dump, n, version);
         let command = if round % 2 == 0 { "build" } else { "serve" };
         let mut child = spawn(&sandbox, command, &log);
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::thread::sleep(run.mul_f64(fraction));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let count = check_state(&sandbox);
+        let (count, updated) = check_state(&sandbox, version);
+        assert_eq!(
+            count, all,
+            "round {round}: nothing lost, nothing duplicated"
+        );
         assert!(
-            count == 20 || count == 20 + n as i64,
-            "round {round}: a batch is all or nothing, got {count}"
+            updated == 0 || updated == n as i64,
+            "round {round}: a batch is all or nothing, got {updated} of {n} items updated"
         );
     }
-    // A clean restart of the daemon: it comes up and ends with everything, once.
+    // A clean restart of the daemon: it comes up and ends with the last version of everything.
     let mut child = spawn(&sandbox, "serve", &log);
     assert!(wait_until(Duration::from_secs(60), || get(
         addr, "/healthz"
@@ -202,7 +230,7 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
     .is_some_and(|(s, _)| s == 200)));
     signal(&child, "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    assert_eq!(check_state(&sandbox), 20 + n as i64);
+    assert_eq!(check_state(&sandbox, moments.len() + 1), (all, n as i64));
     let leftovers: Vec<_> = std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
