@@ -15,7 +15,8 @@ command -v sqlite3 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y
 cargo build --release --quiet
 bin=$PWD/target/release/govfeeds
 work=$(mktemp -d)
-trap 'kill -9 "${pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+pid=
+trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/config/dumps"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s|^listen = .*|listen = \"127.0.0.1:$port\"|" config/govfeeds.toml > "$work/config/govfeeds.toml"
@@ -76,6 +77,7 @@ for round in $(seq "$ROUNDS"); do
     sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
     kill -9 "$pid" 2>/dev/null || finished=$((finished + 1))
     wait "$pid" 2>/dev/null || true
+    pid=
     check "$round"
     if [ "$(retitled)" != "$before" ]; then committed=$((committed + 1)); fi
 done
