@@ -46,11 +46,11 @@ start=$(now_ms)
 "$bin" build --config "$config" >/dev/null 2>&1
 run_ms=$(($(now_ms) - start))
 all_retitled=$(retitled)
+seen=$all_retitled
 echo "an uninterrupted run of the round's work: ${run_ms} ms, $all_retitled items retitled"
 
-check() {
+check() { # round -> sets `seen`, the items now retitled
     [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || { echo "round $1: integrity_check failed"; exit 1; }
-    local seen
     seen=$(retitled)
     [ "$seen" = 0 ] || [ "$seen" = "$all_retitled" ] ||
         { echo "round $1: $seen of $all_retitled items retitled: a torn batch"; exit 1; }
@@ -68,7 +68,7 @@ PY
 finished=0 committed=0
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 0 ]; then command=serve; else command=build; fi
-    before=$(retitled)
+    before=$seen
     if [ "$before" = 0 ]; then cp "$work/retitled.txt" "$dump"; else cp "$work/original.txt" "$dump"; fi
     "$bin" "$command" --config "$config" >/dev/null 2>&1 &
     pid=$!
@@ -79,7 +79,7 @@ for round in $(seq "$ROUNDS"); do
     wait "$pid" 2>/dev/null || true
     pid=
     check "$round"
-    if [ "$(retitled)" != "$before" ]; then committed=$((committed + 1)); fi
+    if [ "$seen" != "$before" ]; then committed=$((committed + 1)); fi
 done
 "$bin" build --config "$config" >/dev/null 2>&1
 check final

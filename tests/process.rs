@@ -151,8 +151,8 @@ fn synthetic_dump(path: &Path, n: usize, version: usize) {
 }
 
 /// Checks the database's integrity and that every feed file parses; returns how many items
-/// the store holds and how many of them are at `version`.
-fn check_state(sandbox: &Sandbox, version: usize) -> (i64, i64) {
+/// the store holds and how many of them are at each of `versions`.
+fn check_state(sandbox: &Sandbox, versions: &[usize]) -> (i64, Vec<i64>) {
     let db = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -161,13 +161,17 @@ fn check_state(sandbox: &Sandbox, version: usize) -> (i64, i64) {
     let count: i64 = db
         .query_row("SELECT COUNT(*) FROM item", [], |r| r.get(0))
         .unwrap();
-    let at_version: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM item WHERE title LIKE ?1",
-            [format!("%, version {version}, %")],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let at_versions = versions
+        .iter()
+        .map(|v| {
+            db.query_row(
+                "SELECT COUNT(*) FROM item WHERE title LIKE ?1",
+                [format!("%, version {v}, %")],
+                |r| r.get(0),
+            )
+            .unwrap()
+        })
+        .collect();
     let feeds = sandbox.path("var/public/feeds");
     if feeds.exists() {
         for entry in std::fs::read_dir(feeds).unwrap() {
@@ -177,50 +181,56 @@ fn check_state(sandbox: &Sandbox, version: usize) -> (i64, i64) {
             }
         }
     }
-    (count, at_version)
+    (count, at_versions)
 }
 
 #[test]
 fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
-    let n = 6000;
-    let all = 20 + n as i64;
+    // Version `v` of the dump retitles every item and adds 100 new ones.
+    let size = |version: usize| 6000 + 100 * version;
+    // The store holding the whole of `version`: (items, items at that version).
+    let whole = |version: usize| (20 + size(version) as i64, size(version) as i64);
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
     let dump = sandbox.path("config/dumps/big.txt");
     let build = |version: usize| {
-        synthetic_dump(&dump, n, version);
+        synthetic_dump(&dump, size(version), version);
         let start = Instant::now();
         let output = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
             .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
             .output()
             .unwrap();
         assert!(output.status.success());
-        assert_eq!(check_state(&sandbox, version), (all, n as i64));
+        let (count, at) = check_state(&sandbox, &[version]);
+        assert_eq!((count, at[0]), whole(version));
         start.elapsed()
     };
     // A first good state, then a timed run of what every round below does: a new version of the
-    // dump changes every item, which is stored and rendered again.
+    // dump, whose items are stored and rendered again.
     build(0);
     let run = build(1);
+    let mut held = 1;
     let log = sandbox.path("kill.log");
     // Kill moments from early in the ingest to past the end of the run (rendering, publishing).
     let moments = [0.1, 0.35, 0.6, 0.85, 1.1];
     for (round, fraction) in moments.into_iter().enumerate() {
         let version = round + 2;
-        synthetic_dump(&dump, n, version);
+        synthetic_dump(&dump, size(version), version);
         let command = if round % 2 == 0 { "build" } else { "serve" };
         let mut child = spawn(&sandbox, command, &log);
         std::thread::sleep(run.mul_f64(fraction));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let (count, updated) = check_state(&sandbox, version);
-        assert_eq!(
-            count, all,
-            "round {round}: nothing lost, nothing duplicated"
-        );
-        assert!(
-            updated == 0 || updated == n as i64,
-            "round {round}: a batch is all or nothing, got {updated} of {n} items updated"
-        );
+        // A batch is all or nothing: the store holds the whole of one version, once.
+        let (count, at) = check_state(&sandbox, &[version, held]);
+        if (count, at[0]) == whole(version) {
+            held = version;
+        } else {
+            assert_eq!(
+                (count, at[1]),
+                whole(held),
+                "round {round}: neither version {version} nor {held} whole"
+            );
+        }
     }
     // A clean restart of the daemon: it comes up and ends with the last version of everything.
     let mut child = spawn(&sandbox, "serve", &log);
@@ -230,7 +240,9 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
     .is_some_and(|(s, _)| s == 200)));
     signal(&child, "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    assert_eq!(check_state(&sandbox, moments.len() + 1), (all, n as i64));
+    let last = moments.len() + 1;
+    let (count, at) = check_state(&sandbox, &[last]);
+    assert_eq!((count, at[0]), whole(last));
     let leftovers: Vec<_> = std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
