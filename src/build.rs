@@ -780,7 +780,7 @@ fn ingest_files(
                     );
                     continue;
                 }
-                let mut reads = match source::DumpFile::open(&file.path, config) {
+                let mut reads = match source::DumpFile::open(&file.path, config, now) {
                     Ok(reads) => reads,
                     Err(e) => {
                         fail(&mut failure, format!("{}: {e}", file.path.display()));
@@ -822,7 +822,11 @@ fn ingest_files(
                         continue;
                     }
                 };
-                for item in feed::items(&mut parsed, origin, config, now) {
+                for (item, warning) in feed::items(&mut parsed, origin, config, now) {
+                    if let Some(message) = warning {
+                        warn!(source = %source.name, "{}: {message}", origin.url);
+                        summary.degraded += 1;
+                    }
                     store_item(&item, &mut batch)?;
                 }
                 sha256

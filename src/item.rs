@@ -1,6 +1,6 @@
 //! The normalized item every source produces and the store keeps.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
 use crate::body::Body;
@@ -29,7 +29,8 @@ pub struct Item {
     pub content_html: String,
     /// Summary, plain text.
     pub summary: String,
-    /// When the item was published.
+    /// When the item was published: its source's date when [`plausible`], else when it was
+    /// first seen.
     pub published: DateTime<FixedOffset>,
     /// Authors' names.
     pub authors: Vec<String>,
@@ -56,29 +57,70 @@ pub struct Enclosure {
     pub length: u64,
 }
 
+/// The first year whose dates are taken at face value: the web, and Kazakhstan's
+/// independence, begin in 1991. An earlier date is a typo (`10.02.1926`).
+pub const EARLIEST_YEAR: i32 = 1991;
+
+/// How far after the moment an item is first seen its date may lie: a day, for time zones
+/// and clocks a little ahead. A later date (`31.12.2099`) would pin the item on top of every
+/// feed.
+pub const FUTURE_SLACK: chrono::Duration = chrono::Duration::days(1);
+
+/// Whether `date` is plausible for an item first seen at `now`: from 1 January
+/// [`EARLIEST_YEAR`] to [`FUTURE_SLACK`] after `now`.
+pub fn plausible(date: DateTime<FixedOffset>, now: DateTime<FixedOffset>) -> bool {
+    date.year() >= EARLIEST_YEAR && date <= now + FUTURE_SLACK
+}
+
+/// `date` when [`plausible`], else `now` with a warning saying why the date was not used.
+pub fn date_or_now(
+    date: DateTime<FixedOffset>,
+    now: DateTime<FixedOffset>,
+) -> (DateTime<FixedOffset>, Option<String>) {
+    if plausible(date, now) {
+        return (date, None);
+    }
+    let latest = (now + FUTURE_SLACK).date_naive();
+    let warning = format!(
+        "date {} is outside {EARLIEST_YEAR}-01-01 to {latest}; the item is dated when it was \
+         first seen",
+        date.date_naive()
+    );
+    (now, Some(warning))
+}
+
 impl Item {
-    /// Builds an item from a dump entry; warnings are for parts that were dropped.
-    pub fn from_dump(entry: &Entry, config: &Config) -> (Item, Option<String>) {
+    /// Builds an item from a dump entry first seen at `now`; warnings are for parts that were
+    /// dropped or replaced.
+    pub fn from_dump(
+        entry: &Entry,
+        config: &Config,
+        now: DateTime<FixedOffset>,
+    ) -> (Item, Option<String>) {
         let body = Body::parse(&entry.body, &entry.title);
-        let mut warning = None;
+        let mut warnings = Vec::new();
         let url = body.source.as_deref().and_then(|raw| {
             let url = identity::parse_source_url(raw);
             if url.is_none() {
-                warning = Some(format!(
+                warnings.push(format!(
                     "source {raw:?} is not an absolute http(s) URL; item kept without a source URL"
                 ));
             }
             url
         });
+        let (published, date_warning) =
+            date_or_now(local_midnight(entry.date, config.site.timezone), now);
+        warnings.extend(date_warning);
         let (key, guid, guid_is_permalink) = match &url {
             Some(url) => {
                 let canonical = identity::canonical_url(url, &config.ignore_params);
                 (canonical.clone(), canonical, true)
             }
             None => {
+                // The key reads the date as written, so the item is the same one on every read.
                 let key = identity::fallback_key(&entry.title, entry.date);
                 let host = config.site.base_url.host_str().unwrap_or("localhost");
-                let guid = identity::tag_guid(host, entry.date, &key);
+                let guid = identity::tag_guid(host, published.date_naive(), &key);
                 (key, guid, false)
             }
         };
@@ -93,7 +135,7 @@ impl Item {
             title: entry.title.clone(),
             content_html: body.to_html(),
             summary: body.summary(),
-            published: local_midnight(entry.date, config.site.timezone),
+            published,
             authors: Vec::new(),
             categories: Vec::new(),
             enclosure: None,
@@ -101,6 +143,7 @@ impl Item {
             pinned_feed: None,
             title_language,
         };
+        let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
         (item, warning)
     }
 }
@@ -155,6 +198,31 @@ mod tests {
             local_midnight(d, tz).to_rfc3339(),
             "2026-02-10T00:00:00+05:00"
         );
+    }
+
+    #[test]
+    fn dates_outside_the_plausible_range_are_replaced_by_now() {
+        let tz: Tz = "Asia/Almaty".parse().unwrap();
+        let now = tz
+            .with_ymd_and_hms(2026, 2, 11, 9, 30, 0)
+            .unwrap()
+            .fixed_offset();
+        let day = |y, m, d| local_midnight(NaiveDate::from_ymd_opt(y, m, d).unwrap(), tz);
+        for ok in [day(1991, 1, 1), day(2026, 2, 10), day(2026, 2, 12)] {
+            assert_eq!(date_or_now(ok, now), (ok, None));
+        }
+        for bad in [
+            day(1926, 2, 10),
+            day(1990, 12, 31),
+            day(2026, 2, 13),
+            day(2099, 12, 31),
+        ] {
+            let (date, warning) = date_or_now(bad, now);
+            assert_eq!(date, now);
+            let warning = warning.unwrap();
+            assert!(warning.contains(&bad.date_naive().to_string()), "{warning}");
+            assert!(warning.contains("1991-01-01 to 2026-02-12"), "{warning}");
+        }
     }
 
     #[test]

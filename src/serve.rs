@@ -89,7 +89,7 @@ impl Snapshot {
             let resource = match previous.resources.get(&path) {
                 Some(old) if old.sha256 == sha256 => old.clone(),
                 old => {
-                    let modified = SystemTime::from(doc.modified);
+                    let modified = system_time(doc.modified);
                     // Bytes changed without a newer item (e.g. a config edit): now is when.
                     let last_modified = match old {
                         Some(old) if modified <= old.last_modified => now,
@@ -118,6 +118,11 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
     }
+}
+
+/// `time` as a `Last-Modified`: HTTP dates cannot say anything before 1970.
+fn system_time(time: chrono::DateTime<chrono::FixedOffset>) -> SystemTime {
+    SystemTime::from(time).max(SystemTime::UNIX_EPOCH)
 }
 
 fn resource(doc: Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
@@ -193,7 +198,7 @@ impl Pages {
         drop(store);
         let doc = found.document;
         let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
-        let modified = SystemTime::from(doc.modified);
+        let modified = system_time(doc.modified);
         let mut resource = encoded(doc, sha256, modified, flate2::Compression::fast(), None)?;
         if found.immutable {
             resource.cache_control = Some(HeaderValue::from_static(

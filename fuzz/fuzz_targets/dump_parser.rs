@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let config = common::config();
     for event in DumpParser::new(data) {
         if let Event::Entry(entry) = event {
-            let (item, _warning) = Item::from_dump(&entry, config);
+            let (item, _warning) = Item::from_dump(&entry, config, chrono::Utc::now().fixed_offset());
             assert!(!item.key.is_empty());
             common::file(&item);
         }

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let now = chrono::Utc::now().fixed_offset();
     if let Ok(mut parsed) = parse(data, &origin) {
-        for item in items(&mut parsed, &origin, config, now) {
+        for (item, _warning) in items(&mut parsed, &origin, config, now) {
             assert!(!item.title.is_empty());
             common::file(&item);
         }

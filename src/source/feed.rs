@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::identity;
-use crate::item::{Enclosure, Item, local_midnight};
+use crate::item::{Enclosure, Item, date_or_now, local_midnight};
 use crate::text::{clean, collapse_whitespace, truncate_words};
 
 /// Most characters of a title made from the body when an entry has none.
@@ -208,14 +208,15 @@ fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Maps every entry of `feed` to an item. `now` dates entries that carry no date (the store
-/// keeps the first such date for good).
+/// Maps every entry of `feed` to an item, with a warning when part of the entry was replaced.
+/// `now` dates entries that carry no plausible date (the store keeps the first such date for
+/// good).
 pub fn items<'a>(
     parsed: &'a mut Parsed,
     origin: &'a FeedOrigin,
     config: &'a Config,
     now: DateTime<FixedOffset>,
-) -> impl Iterator<Item = Item> + 'a {
+) -> impl Iterator<Item = (Item, Option<String>)> + 'a {
     let feed_lang = parsed.language.clone();
     let base = parsed.base.clone();
     // Entries are taken one by one, so each one's memory goes as soon as it is mapped.
@@ -231,7 +232,7 @@ fn item(
     origin: &FeedOrigin,
     config: &Config,
     now: DateTime<FixedOffset>,
-) -> Item {
+) -> (Item, Option<String>) {
     let base = entry
         .base
         .as_deref()
@@ -269,11 +270,11 @@ fn item(
         Some(s) if entry.content.is_some() => collapse_whitespace(&html_to_text(&s.content)),
         _ => body_text.clone(),
     };
-    let published = entry
-        .published
-        .or(entry.updated)
-        .map(|t| date_of(t, origin, config))
-        .unwrap_or(now);
+    let (published, warning) = match entry.published.or(entry.updated) {
+        Some(t) => date_or_now(date_of(t, origin, config), now),
+        None => (now, None),
+    };
+    let warning = warning.map(|w| format!("entry {:?}: {w}", entry.id));
     let (key, guid, guid_is_permalink) = match &link {
         Some(url) => {
             let canonical = identity::canonical_url(url, &config.ignore_params);
@@ -302,7 +303,7 @@ fn item(
         .entity
         .clone()
         .or_else(|| link.as_ref().and_then(identity::entity_slug));
-    Item {
+    let item = Item {
         key,
         guid,
         guid_is_permalink,
@@ -330,7 +331,8 @@ fn item(
         language,
         pinned_feed: origin.pinned_feed.clone(),
         title_language,
-    }
+    };
+    (item, warning)
 }
 
 /// An entry's date in the site's time zone. gov.kz records migrated in 2019–2021 carry a bare

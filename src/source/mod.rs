@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -75,11 +76,16 @@ pub struct DumpFile<'a> {
     parser: DumpParser<BufReader<Hashing<File>>>,
     path: &'a Path,
     config: &'a Config,
+    now: DateTime<FixedOffset>,
 }
 
 impl<'a> DumpFile<'a> {
-    /// Opens the dump at `path`.
-    pub fn open(path: &'a Path, config: &'a Config) -> std::io::Result<Self> {
+    /// Opens the dump at `path`, read at `now` (which dates entries whose date is implausible).
+    pub fn open(
+        path: &'a Path,
+        config: &'a Config,
+        now: DateTime<FixedOffset>,
+    ) -> std::io::Result<Self> {
         let reader = Hashing {
             inner: File::open(path)?,
             hasher: Sha256::new(),
@@ -88,6 +94,7 @@ impl<'a> DumpFile<'a> {
             parser: DumpParser::new(BufReader::with_capacity(256 * 1024, reader)),
             path,
             config,
+            now,
         })
     }
 
@@ -107,7 +114,7 @@ impl Iterator for DumpFile<'_> {
         };
         Some(match self.parser.next()? {
             Event::Entry(entry) => {
-                let (item, warning) = Item::from_dump(&entry, self.config);
+                let (item, warning) = Item::from_dump(&entry, self.config, self.now);
                 Read::Item(Box::new(item), at(entry.line), warning)
             }
             Event::Warning(w) => Read::Skipped(at(w.line), w.reason),

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_title_language.sql"),
     include_str!("migrations/0007_pages_archives_health.sql"),
     include_str!("migrations/0008_created.sql"),
+    include_str!("migrations/0009_date_repair.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -177,7 +178,8 @@ const ITEM_COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, 
     summary, published, updated, authors, categories, enclosure_url, enclosure_type, \
     enclosure_length, language, title_language, page, variant_lang, \
     (SELECT group_concat(lang || ' ' || url, char(10)) FROM item_variant \
-     WHERE item_variant.item = item.id AND item_variant.lang IS NOT item.variant_lang)";
+     WHERE item_variant.item = item.id AND item_variant.lang IS NOT item.variant_lang), \
+    published_ts";
 
 impl Store {
     /// Opens (creating if needed) the store in `state_dir` and applies pending migrations.
@@ -661,11 +663,18 @@ impl Store {
 }
 
 fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    // A time that does not read back, or that no feed format can carry, never fails a render:
+    // the item's publication time in seconds stands in (migration 9 repaired such rows).
+    let fallback = DateTime::from_timestamp(row.get::<_, i64>(20)?, 0)
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+        .fixed_offset();
     let time = |i: usize| -> rusqlite::Result<DateTime<FixedOffset>> {
         let s: String = row.get(i)?;
-        DateTime::parse_from_rfc3339(&s).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
+        Ok(DateTime::parse_from_rfc3339(&s)
+            .ok()
+            .filter(|t| (1..=9999).contains(&t.year()))
+            .unwrap_or(fallback))
     };
     Ok(StoredItem {
         guid: row.get(0)?,
@@ -721,6 +730,54 @@ fn name_pages(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The schema version that repairs dates outside the plausible range.
+const DATE_REPAIR_VERSION: i64 = 9;
+
+/// Dates every item whose publication time is implausible (or unreadable) when the repair
+/// runs, and keeps `updated` readable and not before it. The archive pages kept for the
+/// feeds of such items are dropped, to be rendered again with the repaired dates.
+fn repair_dates(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let now = chrono::Utc::now().fixed_offset();
+    let now = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into());
+    let mut select = tx.prepare("SELECT id, published, updated, feed FROM item")?;
+    let mut update = tx
+        .prepare("UPDATE item SET published = ?1, published_ts = ?2, updated = ?3 WHERE id = ?4")?;
+    let mut feeds = std::collections::BTreeSet::new();
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, published, updated, feed): (i64, String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        let read = |t: &str| DateTime::parse_from_rfc3339(t).ok();
+        let (fixed_published, fixed_updated) = match read(&published) {
+            Some(p) if crate::item::plausible(p, now) => {
+                match read(&updated).filter(|u| *u >= p && crate::item::plausible(*u, now)) {
+                    Some(_) => continue,
+                    None => (p, p),
+                }
+            }
+            p => {
+                let at = now.with_timezone(&p.map_or(now.timezone(), |p| p.timezone()));
+                (at, at)
+            }
+        };
+        update.execute(params![
+            fixed_published.to_rfc3339(),
+            fixed_published.timestamp(),
+            fixed_updated.to_rfc3339(),
+            id
+        ])?;
+        feeds.insert(feed);
+    }
+    for feed in feeds {
+        tx.execute(
+            "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
+            [feed.as_str(), crate::config::COMBINED_ID],
+        )?;
+    }
+    tx.execute("DELETE FROM feed_published", [])?;
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in (1..).zip(MIGRATIONS).skip_while(|(i, _)| *i <= version) {
@@ -728,6 +785,9 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.execute_batch(sql)?;
         if i == PAGES_VERSION {
             name_pages(&tx)?;
+        }
+        if i == DATE_REPAIR_VERSION {
+            repair_dates(&tx)?;
         }
         tx.pragma_update(None, "user_version", i)?;
         tx.commit()?;
