@@ -181,6 +181,9 @@ pub enum BuildError {
     /// A blocking task panicked or was cancelled.
     #[error("build task: {0}")]
     Task(String),
+    /// Another process holds the state folder.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -225,8 +228,9 @@ pub struct SourceFailure {
 }
 
 /// Runs every source once and publishes, on a runtime of its own: `govfeeds build`.
-/// Must not be called from inside an async runtime.
+/// Holds the state folder's lock throughout. Must not be called from inside an async runtime.
 pub fn run(config: Config) -> Result<Summary, BuildError> {
+    let _lock = crate::lock::StateLock::acquire(&config.paths.state_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::build::{BuildError, Engine, Published, Summary};
 use crate::config::{Config, ConfigError};
+use crate::lock::{LockError, StateLock};
 use crate::render::Scope;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};
 use crate::serve::{self, AppState, Pages, Snapshot};
@@ -45,6 +46,18 @@ pub enum DaemonError {
     /// Listening or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Another process holds the state folder.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr} ([server] listen): {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How long shutdown waits for in-flight runs before giving up on them.
@@ -59,7 +72,19 @@ pub async fn run(
     config: Config,
     config_path: PathBuf,
     listener: TcpListener,
+    control: mpsc::Receiver<Control>,
+) -> Result<(), DaemonError> {
+    let lock = StateLock::acquire(&config.paths.state_dir)?;
+    run_locked(config, config_path, listener, control, lock).await
+}
+
+/// [`run`], with the state folder's lock already held.
+async fn run_locked(
+    config: Config,
+    config_path: PathBuf,
+    listener: TcpListener,
     mut control: mpsc::Receiver<Control>,
+    mut lock: StateLock,
 ) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
     let engine = Arc::new(Engine::open(config)?);
@@ -93,7 +118,7 @@ pub async fn run(
         tokio::select! {
             message = control.recv() => match message {
                 Some(Control::Reload) => {
-                    generation = reload(&config_path, generation, &state).await;
+                    generation = reload(&config_path, generation, &state, &mut lock).await;
                 }
                 Some(Control::Shutdown) | None => break,
             },
@@ -195,8 +220,14 @@ fn notify(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Re-reads the config. An invalid one is rejected and the current one keeps running.
-async fn reload(path: &Path, current: Generation, state: &Arc<AppState>) -> Generation {
+/// Re-reads the config. An invalid one is rejected and the current one keeps running, as is
+/// one whose new state folder another process holds.
+async fn reload(
+    path: &Path,
+    current: Generation,
+    state: &Arc<AppState>,
+    lock: &mut StateLock,
+) -> Generation {
     let mut reloading = vec![NotifyState::Reloading];
     if let Ok(usec) = NotifyState::monotonic_usec_now() {
         reloading.push(usec);
@@ -208,9 +239,17 @@ async fn reload(path: &Path, current: Generation, state: &Arc<AppState>) -> Gene
             if config.server.listen != current.engine.config().server.listen {
                 warn!("server.listen changed; the new address takes effect after a restart");
             }
-            Ok(Engine::open(config)?)
+            let moved = (config.paths.state_dir != lock.dir())
+                .then(|| StateLock::acquire(&config.paths.state_dir))
+                .transpose()?;
+            Ok((Engine::open(config)?, moved))
         }) {
-        Ok(engine) => Arc::new(engine),
+        Ok((engine, moved)) => {
+            if let Some(moved) = moved {
+                *lock = moved;
+            }
+            Arc::new(engine)
+        }
         Err(e) => {
             error!("reload rejected, keeping the running config: {e}");
             notify(&[
@@ -380,11 +419,17 @@ pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // The lock first: a second process must say who holds the state, not that the port is
+    // taken.
+    let lock = StateLock::acquire(&config.paths.state_dir)?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(config.server.listen).await?;
+        let addr = config.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Bind { addr, source })?;
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(forward_signals(tx));
-        run(config, config_path, listener, rx).await
+        run_locked(config, config_path, listener, rx, lock).await
     })
 }
 

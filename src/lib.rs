@@ -17,7 +17,8 @@
 //! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
 //!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
 //!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
-//! - [`store`] keeps every item in SQLite, deduplicated by identity.
+//! - [`store`] keeps every item in SQLite, deduplicated by identity; [`lock`] keeps a second
+//!   process off its state folder.
 //! - [`render`] writes RSS, Atom and JSON Feed documents and the HTML pages; [`gate`] reads
 //!   each feed back and checks it before [`publish`] replaces files atomically.
 //! - [`build`] runs the flow: once for `govfeeds build`, per source for the daemon.
@@ -35,6 +36,7 @@ pub mod gate;
 pub mod identity;
 pub mod item;
 pub mod language;
+pub mod lock;
 pub mod publish;
 pub mod render;
 pub mod schedule;

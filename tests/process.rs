@@ -117,6 +117,55 @@ fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
     assert!(log.contains("stopped"), "{log}");
 }
 
+#[test]
+fn a_second_process_on_the_same_state_exits_at_once_naming_the_holder() {
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    let log = sandbox.path("serve.log");
+    let mut first = spawn(&sandbox, "serve", &log);
+    assert!(wait_until(Duration::from_secs(30), || get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+    let state = sandbox.path("var/state").display().to_string();
+    for command in ["serve", "build"] {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+            .args([command, "--config", sandbox.config_path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{command} waited"
+        );
+        assert!(stderr.contains(&state), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("(pid {})", first.id())),
+            "{command}: {stderr}"
+        );
+    }
+    // `check` takes no lock; the first process serves on, unharmed.
+    let out = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["check", "--config", sandbox.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(get(addr, "/healthz").map(|(s, _)| s), Some(200));
+    signal(&first, "TERM");
+    assert!(first.wait().unwrap().success());
+    // Released with the process: a build now runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A dump of `n` distinct items over several entities; every title names `version`, so each new
 /// version changes every item.
 fn synthetic_dump(path: &Path, n: usize, version: usize) {
