@@ -365,7 +365,7 @@ impl Engine {
             failure: None,
         };
         match &source.kind {
-            SourceKind::DumpFiles { pattern } => match source::dump_files(pattern) {
+            SourceKind::DumpFiles { glob } => match glob.files() {
                 Ok(files) => {
                     prepared.files = files
                         .into_iter()

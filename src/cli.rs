@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::build;
 use crate::config::{Config, SourceKind};
-use crate::{build, source};
 
 /// Republishes gov.kz news as RSS 2.0 and Atom 1.0 feeds.
 #[derive(Debug, Parser)]
@@ -199,10 +199,11 @@ pub fn describe(config: &Config) -> String {
     let _ = writeln!(out, "sources:");
     for s in &config.sources {
         let input = match &s.kind {
-            SourceKind::DumpFiles { pattern } => {
-                let files = source::dump_files(pattern)
+            SourceKind::DumpFiles { glob } => {
+                let files = glob
+                    .files()
                     .map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
-                format!("dump {pattern} ({files})")
+                format!("dump {} ({files})", glob.pattern())
             }
             SourceKind::DumpUrl { url } => format!("dump {url}"),
             SourceKind::Feed { url, ministry } => match ministry {

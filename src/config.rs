@@ -15,6 +15,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use url::Url;
 
+use crate::dump_glob::DumpGlob;
 use crate::schedule::Cron;
 
 /// The validated configuration every other module works with.
@@ -105,8 +106,8 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// Text dumps read from local files: a path or a glob, made absolute.
     DumpFiles {
-        /// The absolute path or glob pattern.
-        pattern: String,
+        /// The absolute path or glob pattern, compiled.
+        glob: DumpGlob,
     },
     /// A text dump polled over HTTP.
     DumpUrl {
@@ -758,16 +759,16 @@ fn validate_source_kind(ctx: &Ctx<'_>, raw: &RawSource) -> Result<SourceKind, Co
             match (&raw.path, &raw.url) {
                 (Some(path), None) => {
                     let pattern = ctx.resolve(path.get_ref()).to_string_lossy().into_owned();
-                    let matches = glob::glob(&pattern).map_err(|e| {
-                        ctx.at(path, &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.msg))
+                    let glob = DumpGlob::new(&pattern).map_err(|e| {
+                        ctx.at(path, &format!("invalid glob: {}; expected e.g. \"dumps/*.txt\"", e.kind()))
                     })?;
-                    if matches.filter_map(Result::ok).next().is_none() {
+                    if let Err(e) = glob.files() {
                         return Err(ctx.at(
                             path,
-                            &format!("no file matches {pattern}; expected an existing file or a glob that matches one"),
+                            &format!("{e}; expected an existing file or a glob that matches one"),
                         ));
                     }
-                    Ok(SourceKind::DumpFiles { pattern })
+                    Ok(SourceKind::DumpFiles { glob })
                 }
                 (None, Some(_)) => Ok(SourceKind::DumpUrl {
                     url: required_url(ctx, raw, "dump")?,

@@ -13,7 +13,8 @@
 //!
 //! - [`config`] reads and validates the TOML configuration; [`schedule`] parses its cron
 //!   expressions.
-//! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream.
+//! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream, from the files
+//!   a [`dump_glob`] names.
 //! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
 //!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
 //!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
@@ -32,6 +33,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dump_glob;
 pub mod gate;
 pub mod identity;
 pub mod item;

@@ -132,3 +132,66 @@ fn json_logs() {
         "{first}"
     );
 }
+
+/// Runs govfeeds with a time limit; `None` if it did not finish in time (then it is killed).
+fn govfeeds_within(limit: std::time::Duration, args: &[&str]) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run govfeeds");
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn a_double_star_glob_over_link_loops_finishes_and_reads_each_file_once() {
+    let sandbox = Sandbox::new(&[]);
+    let dumps = sandbox.path("config/dumps");
+    std::fs::create_dir_all(dumps.join("2026")).unwrap();
+    std::fs::copy(
+        common::repo("tests/fixtures/seed.txt"),
+        dumps.join("2026/seed.txt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::repo("tests/fixtures/update.txt"),
+        dumps.join("update.txt"),
+    )
+    .unwrap();
+    // Two links to the folder itself, one to its parent, one to a file.
+    for (link, target) in [
+        ("a", "."),
+        ("b", "."),
+        ("up", ".."),
+        ("seed-link.txt", "2026/seed.txt"),
+    ] {
+        std::os::unix::fs::symlink(target, dumps.join(link)).unwrap();
+    }
+    sandbox.edit_config("path = \"dumps/*.txt\"", "path = \"dumps/**/*.txt\"");
+    let config = sandbox.config_path();
+    let limit = std::time::Duration::from_secs(20);
+    let check = govfeeds_within(limit, &["check", "--config", config.to_str().unwrap()])
+        .expect("check finishes");
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stdout).contains("(2 file(s))"),
+        "{}",
+        text(&check.stdout)
+    );
+    let build = govfeeds_within(limit, &["build", "--config", config.to_str().unwrap()])
+        .expect("build finishes");
+    let stdout = text(&build.stdout);
+    assert!(stdout.contains("files: 2 read, 0 unchanged"), "{stdout}");
+    assert!(stdout.contains("24 in store"), "{stdout}");
+}

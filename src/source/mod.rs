@@ -57,20 +57,6 @@ pub fn file_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// The files a dump `pattern` (a path or a glob) currently matches, sorted.
-pub fn dump_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
-    let paths = glob::glob(pattern).map_err(|e| format!("invalid glob {pattern}: {}", e.msg))?;
-    let mut files: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("no file matches {pattern}"));
-    }
-    Ok(files)
-}
-
 /// A dump file being read: an iterator of [`Read`]s that also hashes the bytes it reads.
 pub struct DumpFile<'a> {
     parser: DumpParser<BufReader<Hashing<File>>>,
