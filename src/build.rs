@@ -1,28 +1,39 @@
 //! Builds: get a source's input (local files, or a body fetched over HTTP), ingest it into the
-//! store in one transaction, then render every feed and publish the files whose bytes
-//! changed. `govfeeds build` runs every source once; `serve` runs each on its schedule.
+//! store, then publish what the changes reach ([`crate::publish`]). `govfeeds build` runs
+//! every source once; `serve` runs each on its schedule.
+//!
+//! An ingest commits every [`CHECKPOINT_ITEMS`] items, marking the feeds its items reach
+//! pending in the same transaction; so a run that is stopped or killed keeps its work up to the
+//! last checkpoint, and whatever it committed is published by the next publish.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::Utc;
-use tracing::{error, info, warn};
+use chrono::{DateTime, FixedOffset, Utc};
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
 
 use crate::classify::Classifier;
-use crate::config::{Config, SourceConfig, SourceKind};
-use crate::render::{self, Document, FeedChange, Scope};
-use crate::{gate, publish};
-use sha2::{Digest, Sha256};
-
+use crate::config::{COMBINED_ID, Config, SourceConfig, SourceKind};
 use crate::item::Item;
+use crate::publish::{self, Behind, Report};
+use crate::render::Document;
+use crate::shutdown::Shutdown;
 use crate::source::feed::{self, FeedOrigin};
 use crate::source::fetch::{Fetched, Fetcher, Validators};
 use crate::source::{self, Read};
-use crate::store::{FileState, NewHealthEvent, Outcome, SourceState, Store, StoreError};
+use crate::store::{
+    Batch, Changes, FeedChange, FileState, NewHealthEvent, Outcome, SourceState, Store, StoreError,
+    Target,
+};
+
+/// Items stored per transaction: an interrupted ingest keeps its work up to the last
+/// checkpoint, and the next run goes on from there (items it stored again are unchanged).
+pub const CHECKPOINT_ITEMS: usize = 5_000;
 
 /// What a build did, for the summary and for tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,7 +54,7 @@ pub struct Summary {
     pub unchanged: usize,
     /// Skipped entries or lines, by reason.
     pub skipped: BTreeMap<&'static str, usize>,
-    /// Items kept with a part dropped (e.g. an invalid source URL).
+    /// Items kept with a part dropped or replaced (an invalid source URL, an implausible date).
     pub degraded: usize,
     /// Items moved to another feed because the ministry mapping changed.
     pub reclassified: usize,
@@ -58,12 +69,12 @@ pub struct Summary {
     /// What the publish gate said of each document it checked (by path under `output_dir`):
     /// `None` when it passed, else why it was not published.
     pub gate: BTreeMap<String, Option<String>>,
+    /// What failed while publishing (the documents stay pending and are published later).
+    pub publish_errors: Vec<String>,
+    /// What is still not published after the build.
+    pub behind: Behind,
     /// Items in the store after the build.
     pub total: u64,
-    /// The feeds whose items changed, and how.
-    pub changed_feeds: BTreeMap<String, FeedChange>,
-    /// The languages of the items that changed (before and after the change).
-    pub changed_languages: BTreeSet<String>,
 }
 
 impl Summary {
@@ -74,20 +85,18 @@ impl Summary {
             .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))
     }
 
-    /// The documents a publish after these changes has to render.
-    pub fn scope(&self) -> Scope {
-        Scope::Changed {
-            feeds: self.changed_feeds.clone(),
-            languages: self.changed_languages.clone(),
-        }
-    }
-
     /// Items that changed what the feeds show: new, updated, or with a new language variant.
     pub fn changes(&self) -> usize {
         self.new + self.updated + self.variants
     }
 
-    /// Adds another summary's counts (of another source, or of a publish) to this one.
+    /// Whether everything worked: no source failed, the gate held nothing back and every
+    /// document is published.
+    pub fn is_clean(&self) -> bool {
+        self.failed.is_empty() && self.rejected().next().is_none() && self.behind.documents == 0
+    }
+
+    /// Adds another source's counts to this one.
     pub fn add(&mut self, other: Summary) {
         self.files += other.files;
         self.files_unchanged += other.files_unchanged;
@@ -106,11 +115,18 @@ impl Summary {
         self.removed.extend(other.removed);
         self.failed.extend(other.failed);
         self.gate.extend(other.gate);
+        self.publish_errors.extend(other.publish_errors);
         self.total = self.total.max(other.total);
-        for (feed, change) in other.changed_feeds {
-            self.changed_feeds.entry(feed).or_default().merge(change);
-        }
-        self.changed_languages.extend(other.changed_languages);
+    }
+
+    /// Adds what a publish did.
+    pub fn add_publish(&mut self, report: Report) {
+        self.written.extend(report.written);
+        self.unchanged_files += report.unchanged;
+        self.removed.extend(report.removed);
+        self.gate.extend(report.gate);
+        self.publish_errors.extend(report.errors);
+        self.behind = report.behind;
     }
 }
 
@@ -147,6 +163,16 @@ impl fmt::Display for Summary {
             self.unchanged_files,
             self.removed.len()
         )?;
+        if self.behind.documents > 0 {
+            write!(
+                f,
+                "; {} document(s) not published yet (the next build or the daemon retries)",
+                self.behind.documents
+            )?;
+        }
+        for error in &self.publish_errors {
+            write!(f, "\npublish failed: {error}")?;
+        }
         for (name, reason) in &self.failed {
             write!(f, "\nsource {name} failed: {reason}")?;
         }
@@ -172,9 +198,6 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    /// A feed could not be rendered.
-    #[error(transparent)]
-    Render(#[from] render::RenderError),
     /// The HTTP client could not be set up.
     #[error("HTTP client: {0}")]
     Client(String),
@@ -186,27 +209,18 @@ pub enum BuildError {
     Lock(#[from] crate::lock::LockError),
 }
 
+impl BuildError {
+    /// Whether the store must be opened again before anything more is done with it.
+    pub fn needs_reopen(&self) -> bool {
+        matches!(self, BuildError::Store(e) if e.needs_reopen())
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Io {
         path: path.display().to_string(),
         source,
     }
-}
-
-/// Notes a change in `feed`: of an item published at `published` (Unix seconds), `added` to
-/// it or not, `moved` into or out of it or not.
-fn touch(
-    changes: &mut BTreeMap<String, FeedChange>,
-    feed: String,
-    published: i64,
-    added: bool,
-    moved: bool,
-) {
-    changes.entry(feed).or_default().merge(FeedChange {
-        newest: published,
-        added: u64::from(added),
-        moved,
-    });
 }
 
 /// The result of one source run that did not stop the build.
@@ -216,6 +230,21 @@ pub struct SourceRun {
     pub summary: Summary,
     /// Why the source failed, if it did.
     pub failure: Option<SourceFailure>,
+    /// Whether the run stopped early on a stop request (its state is not recorded).
+    pub stopped: bool,
+    /// Whether it committed something to publish (items, or a health event).
+    pub committed: bool,
+}
+
+impl SourceRun {
+    fn stopped(summary: Summary, committed: bool) -> SourceRun {
+        SourceRun {
+            summary,
+            failure: None,
+            stopped: true,
+            committed,
+        }
+    }
 }
 
 /// Why a source run failed, and how long the source asked us to wait.
@@ -261,18 +290,6 @@ enum Format {
     Feed(Box<FeedOrigin>),
 }
 
-/// The `meta` entry holding the fingerprint of the last complete publish.
-const PUBLISHED: &str = "published";
-
-/// What a publish rendered.
-#[derive(Debug, Default)]
-pub struct Published {
-    /// The documents rendered (when asked to keep them).
-    pub documents: Vec<Document>,
-    /// Whether they are every document (a full publish) or only the changed ones.
-    pub complete: bool,
-}
-
 /// A source's input, ready for [`Engine::ingest`]: the files that arrived, and why others
 /// did not.
 #[derive(Debug)]
@@ -281,14 +298,25 @@ pub struct Prepared {
     failure: Option<SourceFailure>,
 }
 
+/// Which documents a publish renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Those the store's changes reached since they were last published.
+    Pending,
+    /// Every one (a server's first snapshot).
+    Everything,
+}
+
 /// Everything a build needs: the config, the store and the HTTP client.
 pub struct Engine {
     config: Config,
     store: Mutex<Store>,
     fetcher: Fetcher,
-    /// Set when opening moved items between feeds: the next publish renders everything.
-    reclassified: AtomicBool,
     moved: usize,
+    /// Asks runs and publishes in progress to stop (reload, shutdown).
+    stop: Shutdown,
+    /// Bumped whenever items are committed: what the server's page caches follow.
+    version: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -312,14 +340,25 @@ impl Engine {
             config,
             store: Mutex::new(store),
             fetcher,
-            reclassified: AtomicBool::new(moved > 0),
             moved,
+            stop: Shutdown::default(),
+            version: Arc::new(AtomicU64::new(0)),
         })
     }
 
     /// The configuration this engine runs.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The stop request that ends this engine's runs and publishes early.
+    pub fn stop_request(&self) -> &Shutdown {
+        &self.stop
+    }
+
+    /// A counter bumped whenever items are committed to the store.
+    pub fn version(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.version)
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -332,7 +371,8 @@ impl Engine {
         Ok(self.store().source_state(name)?)
     }
 
-    /// Runs every source once, then publishes what changed: the one-shot `govfeeds build`.
+    /// Runs every source once, notices published files that went missing or changed, then
+    /// publishes what is pending: the one-shot `govfeeds build`.
     pub async fn build_all(self: &Arc<Self>) -> Result<Summary, BuildError> {
         let mut summary = Summary {
             reclassified: self.moved,
@@ -342,19 +382,26 @@ impl Engine {
             let run = self.run_source(source).await?;
             summary.add(run.summary);
         }
-        let scope = summary.scope();
-        let (published, _) = self.publish(scope, false).await?;
-        summary.add(published);
+        let missing = self.verify().await?;
+        if missing > 0 {
+            warn!("{missing} published file(s) missing or changed; publishing them again");
+        }
+        let (report, _) = self.publish(Scope::Pending, false).await?;
+        summary.add_publish(report);
+        summary.total = self.store().count()?;
         Ok(summary)
     }
 
     /// Gets one source's input and ingests it. A source failure is reported in the result;
-    /// only store and task failures are errors.
+    /// only store and task failures are errors. A stop request abandons the fetch.
     pub async fn run_source(
         self: &Arc<Self>,
         source: &SourceConfig,
     ) -> Result<SourceRun, BuildError> {
-        let prepared = self.prepare(source).await;
+        let prepared = tokio::select! {
+            prepared = self.prepare(source) => prepared,
+            () = self.stop.triggered() => return Ok(SourceRun::stopped(Summary::default(), false)),
+        };
         self.ingest(source, prepared).await
     }
 
@@ -435,8 +482,9 @@ impl Engine {
         prepared
     }
 
-    /// Ingests a prepared input in one transaction on a blocking thread, and records the
-    /// source's outcome. Once started it runs to the end, even if the caller goes away.
+    /// Ingests a prepared input on a blocking thread (in transactions of at most
+    /// [`CHECKPOINT_ITEMS`] items), and records the source's outcome. A stop request ends it
+    /// at the next item, keeping what was committed.
     pub async fn ingest(
         self: &Arc<Self>,
         source: &SourceConfig,
@@ -481,25 +529,30 @@ impl Engine {
         }
     }
 
-    /// Ingests `input` (or records its failure), in one transaction, and saves the source's
-    /// state. Runs on a blocking thread.
+    /// Ingests `prepared` (or records its failure) and saves the source's state.
     fn ingest_blocking(
         &self,
         source: &SourceConfig,
         prepared: Prepared,
     ) -> Result<SourceRun, BuildError> {
         let mut store = self.store();
-        let mut summary = Summary::default();
-        let mut failure = prepared.failure;
-        if let Some(f) = ingest_files(
-            &mut store,
-            &self.config,
-            source,
-            &prepared.files,
-            &mut summary,
-        )? {
-            merge_failure(&mut failure, f);
+        store.check_file()?;
+        let mut ingest = Ingest::new(&self.config, source, &self.stop);
+        ingest.failure = prepared.failure;
+        let outcome = ingest.files(&mut store, &prepared.files);
+        if ingest.committed {
+            self.version.fetch_add(1, Ordering::Relaxed);
         }
+        let mut summary = std::mem::take(&mut ingest.summary);
+        match outcome {
+            Ok(()) => {}
+            Err(Interrupted::Stopped) => {
+                info!(source = %source.name, "run stopped; what it committed is kept");
+                return Ok(SourceRun::stopped(summary, ingest.committed));
+            }
+            Err(Interrupted::Failed(e)) => return Err(e),
+        }
+        let failure = ingest.failure.take();
         let old = store.source_state(&source.name)?;
         let mut state = old.clone();
         let now = Utc::now()
@@ -522,11 +575,6 @@ impl Engine {
             }),
             _ => None,
         };
-        if health.is_some() {
-            summary
-                .changed_feeds
-                .insert(render::HEALTH_ID.to_string(), FeedChange::default());
-        }
         match &failure {
             None => {
                 state.last_success = Some(Utc::now());
@@ -550,91 +598,345 @@ impl Engine {
         if changed {
             store.set_source_state(&source.name, &state, health.as_ref())?;
         }
-        Ok(SourceRun { summary, failure })
+        summary.total = store.count()?;
+        Ok(SourceRun {
+            summary,
+            failure,
+            stopped: false,
+            committed: ingest.committed || health.is_some(),
+        })
     }
 
-    /// Renders the documents of `scope` and writes those whose bytes changed, on a blocking
-    /// thread. Everything is rendered instead when the rendering config changed since the last
-    /// publish (or there was none); nothing when `scope` names no feed. With `keep`, the
-    /// rendered documents are returned (for the server's snapshot).
+    /// Marks pending the documents whose published files went missing or changed, on a
+    /// blocking thread; how many there were.
+    pub async fn verify(self: &Arc<Self>) -> Result<usize, BuildError> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let store = engine.store();
+            store.check_file()?;
+            Ok(publish::verify(&store, &engine.config)?)
+        })
+        .await
+        .map_err(|e| BuildError::Task(e.to_string()))?
+    }
+
+    /// Publishes on a blocking thread: what is pending, or everything. With `keep`, the
+    /// documents that passed the gate are returned as well, for the server's snapshot.
     pub async fn publish(
         self: &Arc<Self>,
         scope: Scope,
         keep: bool,
-    ) -> Result<(Summary, Published), BuildError> {
+    ) -> Result<(Report, Vec<Document>), BuildError> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.publish_blocking(scope, keep))
-            .await
-            .map_err(|e| BuildError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            // Holding the store lock also keeps two publishes from writing the same files.
+            let store = engine.store();
+            let mut documents = Vec::new();
+            let mut sink = |doc: Document| {
+                if keep {
+                    documents.push(doc);
+                }
+            };
+            let report = match scope {
+                Scope::Pending => publish::pending(&store, &engine.config, &engine.stop, &mut sink),
+                Scope::Everything => {
+                    publish::everything(&store, &engine.config, &engine.stop, &mut sink)
+                }
+            }?;
+            Ok((report, documents))
+        })
+        .await
+        .map_err(|e| BuildError::Task(e.to_string()))?
+    }
+}
+
+/// Why an ingest ended early.
+enum Interrupted {
+    /// A stop was requested.
+    Stopped,
+    /// The store failed.
+    Failed(BuildError),
+}
+
+impl<E: Into<BuildError>> From<E> for Interrupted {
+    fn from(e: E) -> Self {
+        Interrupted::Failed(e.into())
+    }
+}
+
+/// One ingest: what it stored, and the changes not yet marked pending.
+struct Ingest<'a> {
+    config: &'a Config,
+    source: &'a SourceConfig,
+    classifier: Classifier<'a>,
+    stop: &'a Shutdown,
+    /// When the items are seen (whole seconds).
+    now: DateTime<FixedOffset>,
+    summary: Summary,
+    failure: Option<SourceFailure>,
+    /// Changes since the last checkpoint.
+    changes: Changes,
+    /// Items stored since the last checkpoint.
+    uncommitted: usize,
+    /// Whether a checkpoint committed changed items.
+    committed: bool,
+}
+
+impl<'a> Ingest<'a> {
+    fn new(config: &'a Config, source: &'a SourceConfig, stop: &'a Shutdown) -> Ingest<'a> {
+        let now = Utc::now()
+            .with_timezone(&config.site.timezone)
+            .fixed_offset();
+        Ingest {
+            config,
+            source,
+            classifier: Classifier::new(config),
+            stop,
+            now: now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into()),
+            summary: Summary::default(),
+            failure: None,
+            changes: Changes::default(),
+            uncommitted: 0,
+            committed: false,
+        }
     }
 
-    fn publish_blocking(
-        &self,
-        scope: Scope,
-        keep: bool,
-    ) -> Result<(Summary, Published), BuildError> {
-        // Holding the store lock also keeps two publishes from writing the same files.
-        let store = self.store();
-        let out = &self.config.paths.output_dir;
-        let fingerprint = render::fingerprint(&self.config);
-        let current = store.meta(PUBLISHED)?.as_deref() == Some(fingerprint.as_str())
-            && out.join("index.html").exists()
-            && !self.reclassified.swap(false, Ordering::SeqCst);
-        let scope = if current { scope } else { Scope::All };
-        let mut summary = Summary::default();
-        let mut published = Published {
-            documents: Vec::new(),
-            complete: scope == Scope::All,
-        };
-        if scope.is_empty() {
-            summary.total = store.count()?;
-            return Ok((summary, published));
+    fn fail(&mut self, message: String) {
+        merge_failure(
+            &mut self.failure,
+            SourceFailure {
+                message,
+                retry_after: None,
+            },
+        );
+    }
+
+    /// Reads `files` into the store. A file that cannot be read or parsed is reported (the
+    /// source's failure) and skipped; the others are still ingested.
+    fn files(&mut self, store: &mut Store, files: &[InputFile]) -> Result<(), Interrupted> {
+        let mut batch = store.batch()?;
+        for file in files {
+            self.file(&mut batch, file)?;
         }
-        let mut paths = HashSet::new();
-        render::site(&store, &self.config, &scope, |doc| {
-            let path = out.join(&doc.path);
-            let verdict = gate::check(&doc, &self.config).err();
-            if let Some(reason) = &verdict {
-                error!(
-                    "{} not published, the last good one stays: {reason}",
-                    doc.path
-                );
-            }
-            let rejected = verdict.is_some();
-            summary.gate.insert(doc.path.clone(), verdict);
-            if rejected {
-                // Keep the published file (a full publish would remove it as stale).
-                paths.insert(path);
+        batch.mark_pending(&self.changes)?;
+        batch.commit()?;
+        self.committed |= !self.changes.is_empty();
+        let read = self.summary.files > 0 || self.summary.changes() > 0;
+        if read {
+            info!(source = %self.source.name, files = self.summary.files, items = self.summary.read, "source read");
+        } else {
+            debug!(source = %self.source.name, "source unchanged");
+        }
+        Ok(())
+    }
+
+    /// Makes what was stored so far durable, with its pending marks.
+    fn checkpoint(&mut self, batch: &mut Batch<'_>) -> Result<(), Interrupted> {
+        batch.mark_pending(&self.changes)?;
+        batch.checkpoint()?;
+        self.committed |= !std::mem::take(&mut self.changes).is_empty();
+        self.uncommitted = 0;
+        Ok(())
+    }
+
+    /// Reads one file into the store, unless it did not change since it was last read.
+    fn file(&mut self, batch: &mut Batch<'_>, file: &InputFile) -> Result<(), Interrupted> {
+        let state = match file_state(&file.path) {
+            Ok(state) => state,
+            Err(e) => {
+                self.fail(format!("{}: {e}", file.path.display()));
                 return Ok(());
             }
-            let written = publish::write_if_changed(&path, &doc.bytes).map_err(|source| {
-                render::RenderError::Io {
-                    path: path.display().to_string(),
-                    source,
+        };
+        if let Some(known) = batch.file_state(&self.source.name, &file.key)? {
+            let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
+            // Touched or downloaded again but not changed: same size, same content.
+            let same_content = !same_stat
+                && known.size == state.size
+                && source::sha256_file(&file.path).is_ok_and(|h| h == known.sha256);
+            if same_stat || same_content {
+                if same_content {
+                    let sha256 = known.sha256;
+                    batch.record_file(
+                        &self.source.name,
+                        &file.key,
+                        &FileState { sha256, ..state },
+                    )?;
                 }
-            })?;
-            if written {
-                summary.written.push(path.clone());
-            } else {
-                summary.unchanged_files += 1;
-            }
-            paths.insert(path);
-            if keep {
-                published.documents.push(doc);
-            }
-            Ok(())
-        })?;
-        if scope == Scope::All {
-            let feeds = out.join("feeds");
-            summary.removed =
-                publish::remove_stale(&feeds, &paths, &["rss", "atom", "json", "html"])
-                    .map_err(io_err(&feeds))?;
-            if !current {
-                store.set_meta(PUBLISHED, &fingerprint)?;
+                if let Some((key, v)) = &file.validators {
+                    batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
+                }
+                self.summary.files_unchanged += 1;
+                return Ok(());
             }
         }
-        summary.total = store.count()?;
-        Ok((summary, published))
+        let sha256 = match &file.format {
+            Format::Dump => self.dump(batch, file)?,
+            Format::Feed(origin) => self.feed(batch, file, origin)?,
+        };
+        let Some(sha256) = sha256 else {
+            return Ok(());
+        };
+        self.summary.files += 1;
+        batch.record_file(&self.source.name, &file.key, &FileState { sha256, ..state })?;
+        if let Some((key, v)) = &file.validators {
+            batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// Reads a dump file; its hash, or `None` when it could not be read.
+    fn dump(
+        &mut self,
+        batch: &mut Batch<'_>,
+        file: &InputFile,
+    ) -> Result<Option<String>, Interrupted> {
+        // A fetched dump that is really an HTML (error) page fails the source.
+        if file.validators.is_some()
+            && source::file_head(&file.path).is_ok_and(|h| source::looks_like_html(&h))
+        {
+            self.fail(format!(
+                "{}: the response is an HTML page, not a dump",
+                file.key
+            ));
+            return Ok(None);
+        }
+        let mut reads = match source::DumpFile::open(&file.path, self.config, self.now) {
+            Ok(reads) => reads,
+            Err(e) => {
+                self.fail(format!("{}: {e}", file.path.display()));
+                return Ok(None);
+            }
+        };
+        for read in reads.by_ref() {
+            match read {
+                Read::Item(item, at, warning) => {
+                    if let Some(message) = warning {
+                        warn!("{at}: {message}");
+                        self.summary.degraded += 1;
+                    }
+                    self.item(batch, &item)?;
+                }
+                Read::Skipped(at, reason) => {
+                    warn!("{at}: {reason}");
+                    *self.summary.skipped.entry(reason.label()).or_default() += 1;
+                }
+            }
+        }
+        Ok(Some(reads.sha256()))
+    }
+
+    /// Reads an upstream feed's body; its hash, or `None` when it could not be parsed.
+    fn feed(
+        &mut self,
+        batch: &mut Batch<'_>,
+        file: &InputFile,
+        origin: &FeedOrigin,
+    ) -> Result<Option<String>, Interrupted> {
+        let bytes = match std::fs::read(&file.path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.fail(format!("{}: {e}", file.path.display()));
+                return Ok(None);
+            }
+        };
+        let sha256 = crate::text::hex(&Sha256::digest(&bytes));
+        let parsed = feed::parse(&bytes, origin);
+        drop(bytes);
+        let mut parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(message) => {
+                self.fail(format!("{}: {message}", origin.url));
+                return Ok(None);
+            }
+        };
+        for (item, warning) in feed::items(&mut parsed, origin, self.config, self.now) {
+            if let Some(message) = warning {
+                warn!(source = %self.source.name, "{}: {message}", origin.url);
+                self.summary.degraded += 1;
+            }
+            self.item(batch, &item)?;
+        }
+        Ok(Some(sha256))
+    }
+
+    /// Stores one item and notes which targets it reaches.
+    fn item(&mut self, batch: &mut Batch<'_>, item: &Item) -> Result<(), Interrupted> {
+        if self.stop.is_triggered() {
+            return Err(Interrupted::Stopped);
+        }
+        self.summary.read += 1;
+        let feed = match &item.pinned_feed {
+            Some(feed) => feed.clone(),
+            None => {
+                self.classifier
+                    .feed_for(item.entity.as_deref(), &item.title, &item.content_html)
+            }
+        };
+        let outcome = batch.upsert(item, &feed, &self.source.name, self.now)?;
+        let published = item.published.timestamp();
+        match outcome {
+            Outcome::New => {
+                self.summary.new += 1;
+                let change = FeedChange {
+                    newest: published,
+                    added: 1,
+                    moved: false,
+                };
+                self.reach(&feed, item.language.as_deref(), change);
+            }
+            Outcome::Updated {
+                feed: previous,
+                language,
+                published,
+            } => {
+                self.summary.updated += 1;
+                let change = FeedChange {
+                    newest: published,
+                    added: 0,
+                    moved: previous != feed,
+                };
+                self.reach(&previous, language.as_deref(), change);
+                self.reach(&feed, item.language.as_deref(), change);
+            }
+            Outcome::Variant {
+                feed,
+                language,
+                published,
+            } => {
+                self.summary.variants += 1;
+                let change = FeedChange {
+                    newest: published,
+                    added: 0,
+                    moved: false,
+                };
+                self.reach(&feed, language.as_deref(), change);
+            }
+            Outcome::Unchanged => self.summary.unchanged += 1,
+        }
+        self.uncommitted += 1;
+        if self.uncommitted >= CHECKPOINT_ITEMS {
+            self.checkpoint(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Notes a change of an item in `feed` (and `language`): it reaches that feed's
+    /// documents and the combined feed's, and their feeds in its language.
+    fn reach(&mut self, feed: &str, language: Option<&str>, change: FeedChange) {
+        let combined = FeedChange {
+            moved: false,
+            ..change
+        };
+        self.changes.touch(Target::Feed(feed.to_string()), change);
+        self.changes
+            .touch(Target::Feed(COMBINED_ID.to_string()), combined);
+        if let Some(lang) = language {
+            for id in [feed, COMBINED_ID] {
+                self.changes
+                    .touch(Target::Language(id.to_string(), lang.to_string()), combined);
+            }
+        }
     }
 }
 
@@ -671,180 +973,6 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Reads `files` into the store in one transaction. A file that cannot be read or parsed
-/// is reported (the returned failure) and skipped; the others are still ingested.
-fn ingest_files(
-    store: &mut Store,
-    config: &Config,
-    source: &SourceConfig,
-    files: &[InputFile],
-    summary: &mut Summary,
-) -> Result<Option<SourceFailure>, BuildError> {
-    let classifier = Classifier::new(config);
-    let now = Utc::now()
-        .with_timezone(&config.site.timezone)
-        .fixed_offset();
-    let now = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos().into());
-    let mut failure = None;
-    let mut batch = store.batch()?;
-    for file in files {
-        let fail = |failure: &mut Option<SourceFailure>, message: String| {
-            merge_failure(
-                failure,
-                SourceFailure {
-                    message,
-                    retry_after: None,
-                },
-            );
-        };
-        let state = match file_state(&file.path) {
-            Ok(state) => state,
-            Err(e) => {
-                fail(&mut failure, format!("{}: {e}", file.path.display()));
-                continue;
-            }
-        };
-        if let Some(known) = batch.file_state(&source.name, &file.key)? {
-            let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
-            // Touched or downloaded again but not changed: same size, same content.
-            let same_content = !same_stat
-                && known.size == state.size
-                && source::sha256_file(&file.path).is_ok_and(|h| h == known.sha256);
-            if same_stat || same_content {
-                if same_content {
-                    let sha256 = known.sha256;
-                    batch.record_file(&source.name, &file.key, &FileState { sha256, ..state })?;
-                }
-                if let Some((key, v)) = &file.validators {
-                    batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
-                }
-                summary.files_unchanged += 1;
-                continue;
-            }
-        }
-        let mut store_item =
-            |item: &Item, batch: &mut crate::store::Batch<'_>| -> Result<(), BuildError> {
-                summary.read += 1;
-                let feed = match &item.pinned_feed {
-                    Some(feed) => feed.clone(),
-                    None => {
-                        classifier.feed_for(item.entity.as_deref(), &item.title, &item.content_html)
-                    }
-                };
-                let outcome = batch.upsert(item, &feed, &source.name, now)?;
-                match outcome {
-                    Outcome::New => {
-                        summary.new += 1;
-                        summary.changed_languages.extend(item.language.clone());
-                        let published = item.published.timestamp();
-                        touch(&mut summary.changed_feeds, feed, published, true, false);
-                    }
-                    Outcome::Updated {
-                        feed: previous,
-                        language,
-                        published,
-                    } => {
-                        summary.updated += 1;
-                        summary.changed_languages.extend(item.language.clone());
-                        let moved = previous != feed;
-                        touch(
-                            &mut summary.changed_feeds,
-                            previous,
-                            published,
-                            false,
-                            moved,
-                        );
-                        touch(&mut summary.changed_feeds, feed, published, false, moved);
-                        summary.changed_languages.extend(language);
-                    }
-                    Outcome::Variant {
-                        feed,
-                        language,
-                        published,
-                    } => {
-                        summary.variants += 1;
-                        touch(&mut summary.changed_feeds, feed, published, false, false);
-                        summary.changed_languages.extend(language);
-                    }
-                    Outcome::Unchanged => summary.unchanged += 1,
-                }
-                Ok(())
-            };
-        let sha256 = match &file.format {
-            Format::Dump => {
-                // A fetched dump that is really an HTML (error) page fails the source.
-                if file.validators.is_some()
-                    && source::file_head(&file.path).is_ok_and(|h| source::looks_like_html(&h))
-                {
-                    fail(
-                        &mut failure,
-                        format!("{}: the response is an HTML page, not a dump", file.key),
-                    );
-                    continue;
-                }
-                let mut reads = match source::DumpFile::open(&file.path, config, now) {
-                    Ok(reads) => reads,
-                    Err(e) => {
-                        fail(&mut failure, format!("{}: {e}", file.path.display()));
-                        continue;
-                    }
-                };
-                for read in reads.by_ref() {
-                    match read {
-                        Read::Item(item, at, warning) => {
-                            if let Some(message) = warning {
-                                warn!("{at}: {message}");
-                                summary.degraded += 1;
-                            }
-                            store_item(&item, &mut batch)?;
-                        }
-                        Read::Skipped(at, reason) => {
-                            warn!("{at}: {reason}");
-                            *summary.skipped.entry(reason.label()).or_default() += 1;
-                        }
-                    }
-                }
-                reads.sha256()
-            }
-            Format::Feed(origin) => {
-                let bytes = match std::fs::read(&file.path) {
-                    Ok(bytes) => bytes,
-                    Err(e) => {
-                        fail(&mut failure, format!("{}: {e}", file.path.display()));
-                        continue;
-                    }
-                };
-                let sha256 = crate::text::hex(&Sha256::digest(&bytes));
-                let parsed = feed::parse(&bytes, origin);
-                drop(bytes);
-                let mut parsed = match parsed {
-                    Ok(parsed) => parsed,
-                    Err(message) => {
-                        fail(&mut failure, format!("{}: {message}", origin.url));
-                        continue;
-                    }
-                };
-                for (item, warning) in feed::items(&mut parsed, origin, config, now) {
-                    if let Some(message) = warning {
-                        warn!(source = %source.name, "{}: {message}", origin.url);
-                        summary.degraded += 1;
-                    }
-                    store_item(&item, &mut batch)?;
-                }
-                sha256
-            }
-        };
-        summary.files += 1;
-        batch.record_file(&source.name, &file.key, &FileState { sha256, ..state })?;
-        if let Some((key, v)) = &file.validators {
-            batch.save_validators(key, v.etag.as_deref(), v.last_modified.as_deref())?;
-        }
-    }
-    batch.commit()?;
-    info!(source = %source.name, files = files.len(), "source read");
-    Ok(failure)
 }
 
 /// Size and mtime of `path` (the hash is filled in once the content has been read).

@@ -110,7 +110,7 @@ pub fn run(command: Command) -> Exit {
             match build::run(config) {
                 Ok(summary) => {
                     println!("{summary}");
-                    if summary.failed.is_empty() && summary.rejected().next().is_none() {
+                    if summary.is_clean() {
                         Exit::Ok
                     } else {
                         Exit::Failure

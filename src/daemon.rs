@@ -1,25 +1,39 @@
-//! `govfeeds serve`: build once, listen, then run each source on its own schedule; reload the
-//! config on request; shut down cleanly. systemd hears about it through `sd_notify`.
+//! `govfeeds serve`: build once, listen, then run each source on its own schedule and publish
+//! what the runs change; reload the config on request; shut down promptly. systemd hears
+//! about it through `sd_notify`.
 //!
 //! The process-facing parts (signals, systemd) are in [`main`]; [`run`] takes a listener and a
 //! channel of [`Control`] messages so tests can drive it in-process.
+//!
+//! A generation is one config at work: an [`Engine`], a task per source and a publisher
+//! task. Source runs only ingest; the publisher publishes what they committed, retries a
+//! publish that left documents behind (after 1 s, doubling up to its check interval), and
+//! every check interval ([`CHECK_INTERVAL`], or the most frequent source's interval) checks
+//! that the published files are still what it wrote. A store
+//! found damaged, deleted or replaced is opened again, as a new generation of the same config.
+//! A stop request reaches every long step (fetches, ingests, publishes, compression), so the
+//! process is gone within [`SHUTDOWN_GRACE`] of SIGTERM whatever it was doing.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-use crate::build::{BuildError, Engine, Published, Summary};
-use crate::config::{Config, ConfigError};
+use crate::build::{BuildError, Engine, Scope, SourceRun, Summary};
+use crate::config::{Config, ConfigError, SourceConfig};
 use crate::lock::{LockError, StateLock};
-use crate::render::Scope;
+use crate::publish::Report;
+use crate::render::Document;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};
 use crate::serve::{self, AppState, Pages, Snapshot};
+use crate::shutdown::Shutdown;
 use crate::status::{SourceHealth, Status};
 
 /// What the process asks of the daemon.
@@ -43,7 +57,7 @@ pub enum DaemonError {
     /// The store could not be opened for the item and archive pages.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    /// Listening or serving failed.
+    /// Serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// Another process holds the state folder.
@@ -60,14 +74,23 @@ pub enum DaemonError {
     },
 }
 
-/// How long shutdown waits for in-flight runs before giving up on them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// How long shutdown waits for in-flight runs and open connections, both at once.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// The first delay of the backoff after a failure.
+/// The first delay of a source's backoff after a failure.
 const BACKOFF_BASE: Duration = Duration::from_secs(60);
 
+/// How often, at most, the publisher checks the published files and publishes what is
+/// behind: every minute, or as often as the most frequent source runs (at most every second).
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The first retry of a publish that left documents behind; it doubles up to
+/// [`CHECK_INTERVAL`].
+const RETRY_BASE: Duration = Duration::from_secs(1);
+
 /// Runs the daemon on `config` (read from `config_path`, which reloads read again): a first
-/// build, the listener, the schedules, until [`Control::Shutdown`].
+/// build, the listener, the schedules, until [`Control::Shutdown`]. Holds the state folder's
+/// lock throughout.
 pub async fn run(
     config: Config,
     config_path: PathBuf,
@@ -78,21 +101,33 @@ pub async fn run(
     run_locked(config, config_path, listener, control, lock).await
 }
 
+/// What was asked of the daemon while it was busy.
+#[derive(Debug, Default)]
+struct Asked {
+    reload: bool,
+    shutdown: bool,
+}
+
 /// [`run`], with the state folder's lock already held.
 async fn run_locked(
     config: Config,
     config_path: PathBuf,
     listener: TcpListener,
     mut control: mpsc::Receiver<Control>,
-    mut lock: StateLock,
+    lock: StateLock,
 ) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
-    let engine = Arc::new(Engine::open(config)?);
+    let engine = Arc::new(Engine::open(config.clone())?);
     status.set_sources(source_health(&engine));
-    let documents = first_build(&engine, &status).await?;
-    let snapshot = compress(documents, Arc::new(Snapshot::default())).await?;
+    let mut asked = Asked::default();
+    let first = first_snapshot(&engine, &status, Arc::new(Snapshot::default()));
+    let first = answering(first, &mut control, engine.stop_request(), &mut asked).await;
+    if asked.shutdown {
+        info!("stopped before serving");
+        return Ok(());
+    }
     let state = Arc::new(AppState::new(
-        snapshot,
+        first?,
         Arc::clone(&status),
         max_age(engine.config()),
     ));
@@ -100,61 +135,139 @@ async fn run_locked(
         .pages
         .store(Some(Arc::new(Pages::open(engine.config().clone())?)));
 
-    let (stop_server, mut server_stopped) = watch::channel(false);
-    let server = tokio::spawn(serve::serve(listener, Arc::clone(&state), async move {
-        let _ = server_stopped.wait_for(|s| *s).await;
+    let server_stop = Shutdown::default();
+    let server = tokio::spawn(serve::serve(listener, Arc::clone(&state), {
+        let stop = server_stop.clone();
+        async move { stop.triggered().await }
     }));
     info!(listen = %engine.config().server.listen, "serving");
     notify(&[
         NotifyState::Ready,
         NotifyState::Status(&status_line(&state)),
     ]);
+    let watchdog = sd_notify::watchdog_enabled().map(|period| tokio::spawn(watchdog(period)));
 
-    let mut generation = Generation::start(Arc::clone(&engine), Arc::clone(&state));
-    let watchdog = sd_notify::watchdog_enabled();
-    let mut watchdog_tick =
-        tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
-    loop {
+    let (reopen, mut reopen_requests) = mpsc::channel(1);
+    let mut daemon = Daemon {
+        generation: Some(Generation::start(engine, &state, reopen.clone())),
+        state,
+        config,
+        config_path,
+        lock,
+        reopen,
+    };
+    while !asked.shutdown {
+        if std::mem::take(&mut asked.reload) {
+            daemon.reload(&mut control, &mut asked).await;
+            continue;
+        }
         tokio::select! {
             message = control.recv() => match message {
-                Some(Control::Reload) => {
-                    generation = reload(&config_path, generation, &state, &mut lock).await;
-                }
-                Some(Control::Shutdown) | None => break,
+                Some(Control::Reload) => asked.reload = true,
+                Some(Control::Shutdown) | None => asked.shutdown = true,
             },
-            _ = watchdog_tick.tick(), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
+            Some(()) = reopen_requests.recv() => {
+                daemon.reopen(&mut control, &mut asked).await;
+                while reopen_requests.try_recv().is_ok() {}
+            }
+            () = tokio::time::sleep(CHECK_INTERVAL), if daemon.generation.is_none() => {
+                daemon.reopen(&mut control, &mut asked).await;
+            }
         }
     }
     info!("shutting down");
     notify(&[NotifyState::Stopping]);
-    let _ = stop_server.send(true);
-    generation.stop().await;
-    if let Err(e) = server.await {
-        error!("server task: {e}");
+    server_stop.trigger();
+    let generation = daemon.generation.take();
+    let runs = async {
+        if let Some(generation) = generation {
+            generation.stop().await;
+        }
+    };
+    let serving = async {
+        match tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), server).await {
+            Ok(Err(e)) => error!("server task: {e}"),
+            Err(_) => warn!("the server did not stop in time"),
+            Ok(Ok(())) => {}
+        }
+    };
+    tokio::join!(runs, serving);
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
     }
     info!("stopped");
     Ok(())
 }
 
-/// Runs every source once and publishes; source failures are logged, not fatal.
-async fn first_build(engine: &Arc<Engine>, status: &Status) -> Result<Published, DaemonError> {
+/// Awaits `work` while answering control messages: a shutdown triggers `stop` (which ends the
+/// work early) and is remembered, as is a reload, for when the work is done.
+async fn answering<T>(
+    work: impl Future<Output = T>,
+    control: &mut mpsc::Receiver<Control>,
+    stop: &Shutdown,
+    asked: &mut Asked,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            message = control.recv(), if !asked.shutdown => match message {
+                Some(Control::Reload) => asked.reload = true,
+                Some(Control::Shutdown) | None => {
+                    asked.shutdown = true;
+                    stop.trigger();
+                }
+            },
+        }
+    }
+}
+
+/// Runs every source once and publishes every document: a generation's first snapshot,
+/// built on `previous`. Source failures are logged, not fatal.
+async fn first_snapshot(
+    engine: &Arc<Engine>,
+    status: &Status,
+    previous: Arc<Snapshot>,
+) -> Result<Snapshot, BuildError> {
     let started = Instant::now();
     let mut summary = Summary::default();
     for source in &engine.config().sources {
-        let run = engine.run_source(source).await?;
-        let result = match &run.failure {
-            None => Ok(run.summary.changes() as u64),
-            Some(f) => Err(f.message.clone()),
-        };
-        status.source_ran(&source.name, result, chrono::Utc::now());
+        let run = run_source(engine, status, source).await?;
         summary.add(run.summary);
     }
-    let (published, documents) = engine.publish(Scope::All, true).await?;
-    status.gate_checked(&published.gate);
-    summary.add(published);
-    status.build_ran(Ok(()), started.elapsed().as_secs_f64());
+    let (report, documents) = engine.publish(Scope::Everything, true).await?;
+    status.published(&report, started.elapsed().as_secs_f64());
+    let expected = report.expected.clone();
+    summary.add_publish(report);
     log_summary(&summary);
-    Ok(documents)
+    compress(previous, documents, expected, engine.stop_request().clone()).await
+}
+
+/// Runs one source and tells the status how it went.
+async fn run_source(
+    engine: &Arc<Engine>,
+    status: &Status,
+    source: &SourceConfig,
+) -> Result<SourceRun, BuildError> {
+    let started = Instant::now();
+    status.source_started(&source.name, chrono::Utc::now());
+    let took = || chrono::Duration::from_std(started.elapsed()).unwrap_or(chrono::Duration::MAX);
+    match engine.run_source(source).await {
+        Ok(run) => {
+            let result = match &run.failure {
+                None => Ok(run.summary.changes() as u64),
+                Some(f) => Err(f.message.clone()),
+            };
+            if !run.stopped {
+                status.source_ran(&source.name, result, chrono::Utc::now(), took());
+            }
+            Ok(run)
+        }
+        Err(e) => {
+            status.source_ran(&source.name, Err(e.to_string()), chrono::Utc::now(), took());
+            Err(e)
+        }
+    }
 }
 
 fn log_summary(summary: &Summary) {
@@ -163,11 +276,20 @@ fn log_summary(summary: &Summary) {
     }
 }
 
-/// Compresses the documents into a snapshot on a blocking thread: the published documents
-/// replace `previous` when they are complete, or update it.
-async fn compress(published: Published, previous: Arc<Snapshot>) -> Result<Snapshot, BuildError> {
+/// `previous` with `documents` compressed into it (only the `expected` paths, after a
+/// complete publish), on a blocking thread.
+async fn compress(
+    previous: Arc<Snapshot>,
+    documents: Vec<Document>,
+    expected: Option<HashSet<String>>,
+    stop: Shutdown,
+) -> Result<Snapshot, BuildError> {
     tokio::task::spawn_blocking(move || {
-        Snapshot::new(published.documents, &previous, published.complete)
+        let snapshot = previous.with(documents, &stop);
+        match expected {
+            Some(paths) => snapshot.retain(&paths),
+            None => snapshot,
+        }
     })
     .await
     .map_err(|e| BuildError::Task(e.to_string()))
@@ -196,6 +318,19 @@ fn source_health(engine: &Engine) -> Vec<(String, Option<chrono::Duration>, Sour
         .collect()
 }
 
+/// How often the publisher checks the published files: [`CHECK_INTERVAL`], or the shortest
+/// source interval when shorter (not under a second).
+fn check_interval(config: &Config) -> Duration {
+    config
+        .sources
+        .iter()
+        .filter_map(|s| s.schedule.interval(config.site.timezone)?.to_std().ok())
+        .min()
+        .map_or(CHECK_INTERVAL, |d| {
+            d.clamp(Duration::from_secs(1), CHECK_INTERVAL)
+        })
+}
+
 fn max_age(config: &Config) -> i64 {
     config
         .sources
@@ -220,200 +355,302 @@ fn notify(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Re-reads the config. An invalid one is rejected and the current one keeps running, as is
-/// one whose new state folder another process holds.
-async fn reload(
-    path: &Path,
-    current: Generation,
-    state: &Arc<AppState>,
-    lock: &mut StateLock,
-) -> Generation {
-    let mut reloading = vec![NotifyState::Reloading];
-    if let Ok(usec) = NotifyState::monotonic_usec_now() {
-        reloading.push(usec);
+/// Pings systemd's watchdog twice per `period`, from a task of its own, so that a long build
+/// after a reload does not look like a hang.
+async fn watchdog(period: Duration) {
+    let mut tick = tokio::time::interval(period / 2);
+    loop {
+        tick.tick().await;
+        notify(&[NotifyState::Watchdog]);
     }
-    notify(&reloading);
-    let new = match Config::load(path)
-        .map_err(DaemonError::from)
-        .and_then(|config| {
-            if config.server.listen != current.engine.config().server.listen {
-                warn!("server.listen changed; the new address takes effect after a restart");
-            }
-            let moved = (config.paths.state_dir != lock.dir())
-                .then(|| StateLock::acquire(&config.paths.state_dir))
-                .transpose()?;
-            Ok((Engine::open(config)?, moved))
-        }) {
-        Ok((engine, moved)) => {
-            if let Some(moved) = moved {
-                *lock = moved;
-            }
-            Arc::new(engine)
-        }
-        Err(e) => {
-            error!("reload rejected, keeping the running config: {e}");
-            notify(&[
-                NotifyState::Ready,
-                NotifyState::Status(&format!("reload rejected: {e}")),
-            ]);
-            return current;
-        }
-    };
-    current.stop().await;
-    state.status.set_sources(source_health(&new));
-    state.set_max_age(max_age(new.config()));
-    match Pages::open(new.config().clone()) {
-        Ok(pages) => state.pages.store(Some(Arc::new(pages))),
-        Err(e) => error!("after reload, item and archive pages stay on the old config: {e}"),
-    }
-    match first_build(&new, &state.status).await {
-        Ok(documents) => match compress(documents, state.snapshot.load_full()).await {
-            Ok(snapshot) => state.snapshot.store(Arc::new(snapshot)),
-            Err(e) => error!("after reload: {e}"),
-        },
-        Err(e) => {
-            error!("build after reload failed: {e}");
-            state.status.build_ran(Err(e.to_string()), 0.0);
-        }
-    }
-    info!(config = %path.display(), "config reloaded");
-    notify(&[NotifyState::Ready, NotifyState::Status(&status_line(state))]);
-    Generation::start(new, Arc::clone(state))
 }
 
-/// The schedule tasks of one config: one per source.
+/// The running daemon: the config at work, its generation, and what it shares with the
+/// server.
+struct Daemon {
+    state: Arc<AppState>,
+    /// `None` while the store cannot be opened (retried every [`CHECK_INTERVAL`]).
+    generation: Option<Generation>,
+    config: Config,
+    config_path: PathBuf,
+    lock: StateLock,
+    reopen: mpsc::Sender<()>,
+}
+
+impl Daemon {
+    /// Re-reads the config: an invalid one is rejected and the current one keeps running. A
+    /// valid one replaces it: the current generation stops, then the new one opens (one
+    /// writer at a time); if it cannot open, the previous config is opened again.
+    async fn reload(&mut self, control: &mut mpsc::Receiver<Control>, asked: &mut Asked) {
+        let mut reloading = vec![NotifyState::Reloading];
+        if let Ok(usec) = NotifyState::monotonic_usec_now() {
+            reloading.push(usec);
+        }
+        notify(&reloading);
+        let config = match Config::load(&self.config_path) {
+            Ok(config) => config,
+            Err(e) => {
+                error!("reload rejected, keeping the running config: {e}");
+                notify(&[
+                    NotifyState::Ready,
+                    NotifyState::Status(&format!("reload rejected: {e}")),
+                ]);
+                return;
+            }
+        };
+        if config.server.listen != self.config.server.listen {
+            warn!("server.listen changed; the new address takes effect after a restart");
+        }
+        let new_lock = if config.paths.state_dir == self.lock.dir() {
+            None
+        } else {
+            match StateLock::acquire(&config.paths.state_dir) {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    error!("reload rejected, keeping the running config: {e}");
+                    notify(&[NotifyState::Ready]);
+                    return;
+                }
+            }
+        };
+        self.stop_generation().await;
+        let previous = std::mem::replace(&mut self.config, config);
+        let previous_lock = new_lock.map(|lock| std::mem::replace(&mut self.lock, lock));
+        if !self.open(control, asked).await && !asked.shutdown {
+            error!("the reloaded config could not be opened; going back to the previous one");
+            self.config = previous;
+            if let Some(lock) = previous_lock {
+                self.lock = lock;
+            }
+            self.open(control, asked).await;
+        } else {
+            info!(config = %self.config_path.display(), "config reloaded");
+        }
+        notify(&[
+            NotifyState::Ready,
+            NotifyState::Status(&status_line(&self.state)),
+        ]);
+    }
+
+    /// Opens the store again on the same config, after it was found damaged, deleted or
+    /// replaced (or could not be opened).
+    async fn reopen(&mut self, control: &mut mpsc::Receiver<Control>, asked: &mut Asked) {
+        warn!("opening the item store again");
+        self.stop_generation().await;
+        self.open(control, asked).await;
+        notify(&[NotifyState::Status(&status_line(&self.state))]);
+    }
+
+    async fn stop_generation(&mut self) {
+        if let Some(generation) = self.generation.take() {
+            generation.stop().await;
+        }
+    }
+
+    /// Opens an engine on the current config, builds its first snapshot and starts its
+    /// generation; whether the engine opened.
+    async fn open(&mut self, control: &mut mpsc::Receiver<Control>, asked: &mut Asked) -> bool {
+        let status = &self.state.status;
+        let engine = match Engine::open(self.config.clone()) {
+            Ok(engine) => Arc::new(engine),
+            Err(e) => {
+                error!("cannot open the item store: {e}");
+                status.store_problem(Some(format!("store: {e}")));
+                return false;
+            }
+        };
+        status.store_problem(None);
+        status.set_sources(source_health(&engine));
+        self.state.set_max_age(max_age(engine.config()));
+        match Pages::open(engine.config().clone()) {
+            Ok(pages) => self.state.pages.store(Some(Arc::new(pages))),
+            Err(e) => error!("item and archive pages stay on the old store: {e}"),
+        }
+        let first = first_snapshot(&engine, status, self.state.snapshot.load_full());
+        match answering(first, control, engine.stop_request(), asked).await {
+            Ok(snapshot) => self.state.snapshot.store(Arc::new(snapshot)),
+            Err(e) => {
+                error!("first build failed: {e}");
+                status.publish_failed(e.to_string(), 0.0);
+                if e.needs_reopen() {
+                    let _ = self.reopen.try_send(());
+                }
+            }
+        }
+        self.generation = Some(Generation::start(engine, &self.state, self.reopen.clone()));
+        true
+    }
+}
+
+/// The tasks of one config: one per source, and the publisher.
 struct Generation {
     engine: Arc<Engine>,
-    stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
 impl Generation {
-    fn start(engine: Arc<Engine>, state: Arc<AppState>) -> Generation {
-        let (stop, stopped) = watch::channel(false);
+    fn start(engine: Arc<Engine>, state: &Arc<AppState>, reopen: mpsc::Sender<()>) -> Generation {
         let mut tasks = JoinSet::new();
+        let nudge = Arc::new(Notify::new());
+        tasks.spawn(publish_loop(
+            Arc::clone(&engine),
+            Arc::clone(state),
+            Arc::clone(&nudge),
+            reopen.clone(),
+        ));
         let clock = Clock::start();
         let backoff = Backoff {
             base: BACKOFF_BASE,
             max: engine.config().fetch.max_backoff,
         };
         for source in engine.config().sources.clone() {
-            let engine = Arc::clone(&engine);
-            let state = Arc::clone(&state);
-            let stopped = stopped.clone();
-            let tz = engine.config().site.timezone;
-            let cron = source.schedule.clone();
+            let job = {
+                let (engine, state, nudge, reopen) = (
+                    Arc::clone(&engine),
+                    Arc::clone(state),
+                    Arc::clone(&nudge),
+                    reopen.clone(),
+                );
+                let source = source.clone();
+                move || {
+                    let (engine, state, nudge, reopen, source) = (
+                        Arc::clone(&engine),
+                        Arc::clone(&state),
+                        Arc::clone(&nudge),
+                        reopen.clone(),
+                        source.clone(),
+                    );
+                    async move {
+                        match run_source(&engine, &state.status, &source).await {
+                            Ok(run) => {
+                                if run.committed {
+                                    nudge.notify_one();
+                                }
+                                notify(&[NotifyState::Status(&status_line(&state))]);
+                                RunOutcome {
+                                    failed: run.failure.is_some(),
+                                    retry_after: run.failure.and_then(|f| f.retry_after),
+                                }
+                            }
+                            Err(e) => {
+                                error!(source = %source.name, "run failed: {e}");
+                                if e.needs_reopen() {
+                                    let _ = reopen.try_send(());
+                                }
+                                RunOutcome {
+                                    failed: true,
+                                    retry_after: None,
+                                }
+                            }
+                        }
+                    }
+                }
+            };
             tasks.spawn(schedule::run_on_schedule(
-                cron,
-                tz,
+                source.schedule.clone(),
+                engine.config().site.timezone,
                 clock,
                 backoff,
-                stopped.clone(),
-                move || {
-                    let engine = Arc::clone(&engine);
-                    let state = Arc::clone(&state);
-                    let source = source.clone();
-                    let mut stopped = stopped.clone();
-                    async move {
-                        let started = Instant::now();
-                        // Fetching may be abandoned on shutdown; ingesting and publishing may not.
-                        let prepared = tokio::select! {
-                            p = engine.prepare(&source) => p,
-                            _ = stopped.wait_for(|s| *s) => return RunOutcome::default(),
-                        };
-                        run_and_publish(&engine, &state, &source, prepared, started).await
-                    }
-                },
+                engine.stop_request().clone(),
+                job,
             ));
         }
-        Generation {
-            engine,
-            stop,
-            tasks,
-        }
+        Generation { engine, tasks }
     }
 
-    /// Stops the schedules and waits for in-flight runs (at most [`SHUTDOWN_GRACE`]).
+    /// Asks runs and the publisher to stop, and waits for them (at most [`SHUTDOWN_GRACE`]).
     async fn stop(mut self) {
-        let _ = self.stop.send(true);
+        self.engine.stop_request().trigger();
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
             warn!("in-flight runs did not finish in {SHUTDOWN_GRACE:?}; abandoning them");
+            self.tasks.abort_all();
         }
     }
 }
 
-/// Ingests a prepared source, publishes if anything changed, and swaps in the new snapshot.
-async fn run_and_publish(
-    engine: &Arc<Engine>,
-    state: &Arc<AppState>,
-    source: &crate::config::SourceConfig,
-    prepared: crate::build::Prepared,
-    started: Instant,
-) -> RunOutcome {
-    let run = match engine.ingest(source, prepared).await {
-        Ok(run) => run,
-        Err(e) => {
-            error!(source = %source.name, "run failed: {e}");
-            state
-                .status
-                .source_ran(&source.name, Err(e.to_string()), chrono::Utc::now());
-            state
-                .status
-                .build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
-            return RunOutcome {
-                failed: true,
-                retry_after: None,
-            };
-        }
-    };
-    let changed = run.summary.changes() as u64;
-    let result = match &run.failure {
-        None => Ok(changed),
-        Some(f) => Err(f.message.clone()),
-    };
-    state
-        .status
-        .source_ran(&source.name, result, chrono::Utc::now());
-    if !run.summary.changed_feeds.is_empty() {
-        let scope = run.summary.scope();
-        let published = match engine.publish(scope, true).await {
-            Ok((summary, documents)) => compress(documents, state.snapshot.load_full())
-                .await
-                .map(|snapshot| (summary, snapshot)),
-            Err(e) => Err(e),
+/// Publishes what source runs commit (when `nudge`d), retries what a publish leaves behind,
+/// and checks the published files every [`CHECK_INTERVAL`], until the engine is stopped.
+async fn publish_loop(
+    engine: Arc<Engine>,
+    state: Arc<AppState>,
+    nudge: Arc<Notify>,
+    reopen: mpsc::Sender<()>,
+) {
+    let stop = engine.stop_request().clone();
+    let check = check_interval(engine.config());
+    let mut failures = 0u32;
+    let mut next_check = tokio::time::Instant::now() + check;
+    loop {
+        let verify = tokio::select! {
+            () = nudge.notified() => false,
+            () = tokio::time::sleep_until(next_check) => true,
+            () = stop.triggered() => return,
         };
-        match published {
-            Ok((summary, snapshot)) => {
-                state.status.gate_checked(&summary.gate);
-                state.snapshot.store(Arc::new(snapshot));
-                state
-                    .status
-                    .build_ran(Ok(()), started.elapsed().as_secs_f64());
-                info!(
-                    source = %source.name,
-                    new = run.summary.new,
-                    updated = run.summary.updated,
-                    written = summary.written.len(),
-                    "published"
-                );
+        let started = Instant::now();
+        let seconds = || started.elapsed().as_secs_f64();
+        let behind = match publish_once(&engine, &state, verify).await {
+            Ok(report) if report.stopped => return,
+            Ok(report) => {
+                state.status.published(&report, seconds());
+                report.behind.documents > 0
             }
             Err(e) => {
-                error!(source = %source.name, "publish failed; the last good feeds stay: {e}");
-                state
-                    .status
-                    .build_ran(Err(e.to_string()), started.elapsed().as_secs_f64());
+                error!("publish failed; the last good feeds stay: {e}");
+                state.status.publish_failed(e.to_string(), seconds());
+                if e.needs_reopen() {
+                    let _ = reopen.try_send(());
+                }
+                true
             }
-        }
-    }
-    notify(&[NotifyState::Status(&status_line(state))]);
-    RunOutcome {
-        failed: run.failure.is_some(),
-        retry_after: run.failure.and_then(|f| f.retry_after),
+        };
+        next_check = tokio::time::Instant::now()
+            + if behind {
+                failures = failures.saturating_add(1);
+                RETRY_BASE
+                    .saturating_mul(1 << failures.saturating_sub(1).min(16))
+                    .min(check)
+            } else {
+                failures = 0;
+                check
+            };
+        notify(&[NotifyState::Status(&status_line(&state))]);
     }
 }
 
-/// The process entry point of `govfeeds serve`: binds, wires signals, runs.
+/// One publish: checks the published files first when `verify`, publishes what is pending,
+/// and swaps the documents into the server's snapshot.
+async fn publish_once(
+    engine: &Arc<Engine>,
+    state: &AppState,
+    verify: bool,
+) -> Result<Report, BuildError> {
+    if verify {
+        let missing = engine.verify().await?;
+        if missing > 0 {
+            warn!("{missing} published file(s) missing or changed; publishing them again");
+        }
+    }
+    let (report, documents) = engine.publish(Scope::Pending, true).await?;
+    if !documents.is_empty() || report.expected.is_some() {
+        let previous = state.snapshot.load_full();
+        let expected = report.expected.clone();
+        let stop = engine.stop_request().clone();
+        let snapshot = compress(previous, documents, expected, stop).await?;
+        state.snapshot.store(Arc::new(snapshot));
+    }
+    if !report.written.is_empty() || !report.removed.is_empty() {
+        info!(
+            written = report.written.len(),
+            removed = report.removed.len(),
+            behind = report.behind.documents,
+            "published"
+        );
+    }
+    Ok(report)
+}
+
+/// The process entry point of `govfeeds serve`: locks the state, binds, wires signals, runs.
 pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Config::load(&config_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -422,7 +659,7 @@ pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
     // The lock first: a second process must say who holds the state, not that the port is
     // taken.
     let lock = StateLock::acquire(&config.paths.state_dir)?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let addr = config.server.listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -430,7 +667,10 @@ pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(forward_signals(tx));
         run_locked(config, config_path, listener, rx, lock).await
-    })
+    });
+    // A blocking task still going (it has seen the stop request) is not waited for long.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn forward_signals(tx: mpsc::Sender<Control>) {

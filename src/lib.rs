@@ -43,6 +43,7 @@ pub mod publish;
 pub mod render;
 pub mod schedule;
 pub mod serve;
+pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod store;

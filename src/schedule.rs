@@ -9,7 +9,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use cron::Schedule;
-use tokio::sync::watch;
+
+use crate::shutdown::Shutdown;
 
 /// A validated cron schedule.
 #[derive(Clone)]
@@ -131,14 +132,14 @@ pub fn next_run(
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Runs `job` on `cron` until `stop` turns true. Runs never overlap: a tick that comes while
-/// a run is going is skipped, and the next one is computed when the run ends.
+/// Runs `job` on `cron` until `stop` is triggered. Runs never overlap: a tick that comes
+/// while a run is going is skipped, and the next one is computed when the run ends.
 pub async fn run_on_schedule<F, Fut>(
     cron: Cron,
     tz: Tz,
     clock: Clock,
     backoff: Backoff,
-    mut stop: watch::Receiver<bool>,
+    stop: Shutdown,
     mut job: F,
 ) where
     F: FnMut() -> Fut,
@@ -154,7 +155,7 @@ pub async fn run_on_schedule<F, Fut>(
         let wait = (next - now).to_std().unwrap_or_default();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.triggered() => return,
         }
         let outcome = job().await;
         if outcome.failed {
@@ -164,7 +165,7 @@ pub async fn run_on_schedule<F, Fut>(
             failures = 0;
             retry_after = None;
         }
-        if *stop.borrow() {
+        if stop.is_triggered() {
             return;
         }
     }

@@ -8,7 +8,7 @@
 //! other path, including every path-traversal spelling, is a 404 because nothing is ever
 //! looked up on disk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -28,6 +28,7 @@ use tracing::warn;
 
 use crate::config::Config;
 use crate::render::{self, Document};
+use crate::shutdown::Shutdown;
 use crate::status::Status;
 use crate::store::{Store, StoreError};
 
@@ -73,20 +74,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds a snapshot from rendered documents, compressing each one: all of them when
-    /// `complete`, else `previous` with these documents replaced. Documents whose bytes did
-    /// not change since `previous` keep its compressed forms and Last-Modified.
-    pub fn new(documents: Vec<Document>, previous: &Snapshot, complete: bool) -> Snapshot {
+    /// This snapshot with `documents` added or replaced, each compressed once; a document
+    /// whose bytes did not change keeps its compressed forms and Last-Modified. When `stop`
+    /// is triggered midway, the documents not reached yet are left out.
+    pub fn with(&self, documents: Vec<Document>, stop: &Shutdown) -> Snapshot {
         let now = SystemTime::now();
-        let mut resources = if complete {
-            HashMap::with_capacity(documents.len() + 1)
-        } else {
-            previous.resources.clone()
-        };
+        let mut resources = self.resources.clone();
         for doc in documents {
+            if stop.is_triggered() {
+                break;
+            }
             let path = format!("/{}", doc.path);
             let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
-            let resource = match previous.resources.get(&path) {
+            let resource = match self.resources.get(&path) {
                 Some(old) if old.sha256 == sha256 => old.clone(),
                 old => {
                     let modified = system_time(doc.modified);
@@ -107,6 +107,15 @@ impl Snapshot {
             resources.insert(path, resource);
         }
         Snapshot { resources }
+    }
+
+    /// Only the documents at `paths` (as published, without the leading `/`): after a
+    /// complete publish, those of feeds that no longer exist go.
+    pub fn retain(mut self, paths: &HashSet<String>) -> Snapshot {
+        let index = paths.contains("index.html");
+        self.resources
+            .retain(|path, _| paths.contains(&path[1..]) || (path == "/" && index));
+        self
     }
 
     /// The number of documents (the index counts once).

@@ -8,13 +8,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::publish::{Behind, Report};
+
 /// The state of one source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceHealth {
     /// The source's schedule interval (its shortest gap between runs).
     pub interval: Option<Duration>,
-    /// When it last succeeded.
+    /// When its last successful run ended.
     pub last_success: Option<DateTime<Utc>>,
+    /// How long its last run took.
+    pub last_duration: Option<Duration>,
+    /// When the run going now started.
+    pub running_since: Option<DateTime<Utc>>,
     /// Its last error, if the last run failed.
     pub last_error: Option<String>,
     /// Failures since the last success.
@@ -32,6 +38,11 @@ struct Inner {
     started: bool,
     /// Documents the publish gate is holding back, and why.
     rejected: BTreeMap<String, String>,
+    /// What the last publish left unpublished, and its last error.
+    behind: Option<(Behind, Option<String>)>,
+    documents_behind: u64,
+    /// Why the store cannot be used, until it is opened again.
+    store_problem: Option<String>,
 }
 
 /// Shared, thread-safe status.
@@ -68,10 +79,28 @@ impl Status {
         }
     }
 
-    /// Records one source run.
-    pub fn source_ran(&self, name: &str, result: Result<u64, String>, at: DateTime<Utc>) {
+    /// Records that a run of source `name` started at `at`.
+    pub fn source_started(&self, name: &str, at: DateTime<Utc>) {
+        let mut inner = self.lock();
+        inner
+            .sources
+            .entry(name.to_string())
+            .or_default()
+            .running_since = Some(at);
+    }
+
+    /// Records one source run, which ended at `at` after `took`.
+    pub fn source_ran(
+        &self,
+        name: &str,
+        result: Result<u64, String>,
+        at: DateTime<Utc>,
+        took: Duration,
+    ) {
         let mut inner = self.lock();
         let health = inner.sources.entry(name.to_string()).or_default();
+        health.running_since = None;
+        health.last_duration = Some(took);
         match result {
             Ok(items) => {
                 health.last_success = Some(at);
@@ -86,31 +115,51 @@ impl Status {
         }
     }
 
-    /// Records one build (render and publish) and how long the whole run took.
-    pub fn build_ran(&self, result: Result<(), String>, seconds: f64) {
-        self.builds.fetch_add(1, Ordering::Relaxed);
+    /// Records one publish that ran, and how long it took: what the gate said, and what is
+    /// still behind.
+    pub fn published(&self, report: &Report, seconds: f64) {
+        if !report.is_idle() {
+            self.builds.fetch_add(1, Ordering::Relaxed);
+        }
         let mut inner = self.lock();
         inner.started = true;
         inner.last_build_seconds = seconds;
         inner.build_seconds_total += seconds;
-        if let Err(e) = &result {
-            self.build_failures.fetch_add(1, Ordering::Relaxed);
-            inner.last_build_error = Some(e.clone());
-        } else {
-            inner.last_build_error = None;
-        }
-    }
-
-    /// Records what the publish gate said of each document it checked: a rejected document
-    /// stays a problem until a later version of it passes.
-    pub fn gate_checked(&self, verdicts: &BTreeMap<String, Option<String>>) {
-        let mut inner = self.lock();
-        for (path, verdict) in verdicts {
+        inner.last_build_error = None;
+        for (path, verdict) in &report.gate {
             match verdict {
                 Some(reason) => inner.rejected.insert(path.clone(), reason.clone()),
                 None => inner.rejected.remove(path),
             };
         }
+        inner.documents_behind = report.behind.documents as u64;
+        inner.behind = if report.behind.documents > 0 {
+            self.build_failures.fetch_add(1, Ordering::Relaxed);
+            let last_error = report
+                .errors
+                .last()
+                .cloned()
+                .or_else(|| inner.behind.as_ref().and_then(|(_, e)| e.clone()));
+            Some((report.behind.clone(), last_error))
+        } else {
+            None
+        };
+    }
+
+    /// Records a publish that could not run (the store failed).
+    pub fn publish_failed(&self, error: String, seconds: f64) {
+        self.builds.fetch_add(1, Ordering::Relaxed);
+        self.build_failures.fetch_add(1, Ordering::Relaxed);
+        let mut inner = self.lock();
+        inner.started = true;
+        inner.last_build_seconds = seconds;
+        inner.build_seconds_total += seconds;
+        inner.last_build_error = Some(error);
+    }
+
+    /// Records that the store cannot be used (`Some`), or can again (`None`).
+    pub fn store_problem(&self, problem: Option<String>) {
+        self.lock().store_problem = problem;
     }
 
     /// One line for systemd's `STATUS=`: how many sources are failing, the last build.
@@ -121,9 +170,16 @@ impl Status {
             .values()
             .filter(|h| h.consecutive_failures > 0)
             .count();
-        let build = match &inner.last_build_error {
-            Some(e) => format!("last build failed: {e}"),
-            None => format!("last build took {:.2}s", inner.last_build_seconds),
+        let build = match (&inner.store_problem, &inner.last_build_error, &inner.behind) {
+            (Some(problem), _, _) => problem.clone(),
+            (None, Some(e), _) => format!("last publish failed: {e}"),
+            (None, None, Some((behind, _))) => {
+                format!(
+                    "{} document(s) not published yet, retrying",
+                    behind.documents
+                )
+            }
+            (None, None, None) => format!("last publish took {:.2}s", inner.last_build_seconds),
         };
         format!(
             "{} sources, {failing} failing; {build}",
@@ -131,16 +187,40 @@ impl Status {
         )
     }
 
-    /// `Ok` when the last build succeeded and every source succeeded within
-    /// [`HEALTH_INTERVALS`] of its interval; otherwise the reasons.
+    /// `Ok` when the store is usable, the last publish left nothing behind and every source
+    /// is healthy; otherwise the reasons.
+    ///
+    /// A source whose runs succeed is healthy as long as it runs: at most
+    /// [`HEALTH_INTERVALS`] periods pass between the end of one run and the start of the next,
+    /// and no run lasts longer, a period being its schedule's interval or, when longer, its
+    /// last run's duration. A failing source is unhealthy once its last success is that old.
     pub fn health(&self, now: DateTime<Utc>) -> Result<(), Vec<String>> {
         let inner = self.lock();
         let mut problems = Vec::new();
+        if let Some(problem) = &inner.store_problem {
+            problems.push(problem.clone());
+        }
         if !inner.started {
             problems.push("no build has finished yet".to_string());
         }
         if let Some(e) = &inner.last_build_error {
-            problems.push(format!("last build failed: {e}"));
+            problems.push(format!("last publish failed: {e}"));
+        }
+        if let Some((behind, error)) = &inner.behind {
+            let since = behind
+                .since
+                .map(|t| {
+                    format!(
+                        " since {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )
+                })
+                .unwrap_or_default();
+            problems.push(format!(
+                "not converged: {} document(s) behind{since}, retrying; last error: {}",
+                behind.documents,
+                error.as_deref().unwrap_or("none")
+            ));
         }
         for (path, reason) in &inner.rejected {
             problems.push(format!(
@@ -148,19 +228,8 @@ impl Status {
             ));
         }
         for (name, h) in &inner.sources {
-            let allowed = h.interval.unwrap_or(Duration::hours(1)) * HEALTH_INTERVALS;
-            match h.last_success {
-                Some(t) if now - t <= allowed => {}
-                Some(t) => problems.push(format!(
-                    "source {name}: no success since {} ({} failures; last error: {})",
-                    t.to_rfc3339(),
-                    h.consecutive_failures,
-                    h.last_error.as_deref().unwrap_or("none")
-                )),
-                None => problems.push(format!(
-                    "source {name}: never succeeded (last error: {})",
-                    h.last_error.as_deref().unwrap_or("none")
-                )),
+            if let Some(problem) = source_problem(name, h, now) {
+                problems.push(problem);
             }
         }
         if problems.is_empty() {
@@ -232,6 +301,12 @@ impl Status {
                 inner.last_build_seconds.to_string(),
             ),
             (
+                "documents_behind",
+                "gauge",
+                "Documents not yet published after the last publish (retried until 0).",
+                inner.documents_behind.to_string(),
+            ),
+            (
                 "documents_served_total",
                 "counter",
                 "Documents served with a body.",
@@ -249,6 +324,53 @@ impl Status {
             let _ = writeln!(out, "govfeeds_{name} {value}");
         }
         out
+    }
+}
+
+/// What is wrong with a source at `now`, if anything (see [`Status::health`]).
+fn source_problem(name: &str, h: &SourceHealth, now: DateTime<Utc>) -> Option<String> {
+    let interval = h.interval.unwrap_or(Duration::hours(1));
+    let period = h.last_duration.map_or(interval, |d| d.max(interval));
+    let allowed = period * HEALTH_INTERVALS;
+    let ago = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let Some(success) = h.last_success else {
+        return match (&h.last_error, h.running_since) {
+            (Some(e), _) => Some(format!(
+                "source {name}: never succeeded ({} failed run(s); last error: {e})",
+                h.consecutive_failures
+            )),
+            (None, Some(_)) => None,
+            (None, None) => Some(format!("source {name}: has not run yet")),
+        };
+    };
+    if let Some(error) = &h.last_error {
+        return (now - success > allowed).then(|| {
+            format!(
+                "source {name}: failing; {} failed run(s) since its last success at {}; last \
+                 error: {error}",
+                h.consecutive_failures,
+                ago(success)
+            )
+        });
+    }
+    match h.running_since {
+        Some(start) => (now - start > allowed).then(|| {
+            format!(
+                "source {name}: its run started at {} is still going ({}s, more than {} times \
+                 its period of {}s)",
+                ago(start),
+                (now - start).num_seconds(),
+                HEALTH_INTERVALS,
+                period.num_seconds()
+            )
+        }),
+        None => (now - success > allowed).then(|| {
+            format!(
+                "source {name}: no run since {} (expected every {}s)",
+                ago(success),
+                interval.num_seconds()
+            )
+        }),
     }
 }
 
@@ -279,16 +401,22 @@ fn label(value: &str) -> String {
 mod tests {
     use super::*;
 
+    fn report(gate: &[(&str, Option<&str>)]) -> Report {
+        Report {
+            gate: gate
+                .iter()
+                .map(|(p, v)| (p.to_string(), v.map(str::to_string)))
+                .collect(),
+            ..Report::default()
+        }
+    }
+
     #[test]
     fn a_document_held_back_by_the_gate_is_unhealthy_until_a_version_passes() {
         let status = Status::default();
-        status.build_ran(Ok(()), 0.1);
+        status.published(&report(&[]), 0.1);
         assert_eq!(status.health(Utc::now()), Ok(()));
-        let path = "feeds/mfa.atom".to_string();
-        status.gate_checked(&BTreeMap::from([(
-            path.clone(),
-            Some("no self link".into()),
-        )]));
+        status.published(&report(&[("feeds/mfa.atom", Some("no self link"))]), 0.1);
         let problems = status.health(Utc::now()).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert!(
@@ -297,9 +425,74 @@ mod tests {
         );
         assert!(problems[0].ends_with("no self link"));
         // Other documents passing does not clear it; its own next version does.
-        status.gate_checked(&BTreeMap::from([("feeds/all.atom".to_string(), None)]));
+        status.published(&report(&[("feeds/all.atom", None)]), 0.1);
         assert!(status.health(Utc::now()).is_err());
-        status.gate_checked(&BTreeMap::from([(path, None)]));
+        status.published(&report(&[("feeds/mfa.atom", None)]), 0.1);
         assert_eq!(status.health(Utc::now()), Ok(()));
+    }
+
+    #[test]
+    fn documents_behind_are_unhealthy_until_a_publish_catches_up() {
+        let status = Status::default();
+        let since = Utc::now();
+        let mut behind = report(&[]);
+        behind.behind = Behind {
+            documents: 7,
+            since: Some(since),
+        };
+        behind.errors = vec!["feeds/mfa.rss: No space left on device".into()];
+        status.published(&behind, 0.1);
+        let problems = status.health(Utc::now()).unwrap_err();
+        assert!(
+            problems[0].starts_with("not converged: 7 document(s) behind since ")
+                && problems[0].ends_with("last error: feeds/mfa.rss: No space left on device"),
+            "{problems:?}"
+        );
+        // A retry that fails without a new error keeps the last one.
+        behind.errors.clear();
+        status.published(&behind, 0.1);
+        assert!(status.health(Utc::now()).unwrap_err()[0].contains("No space left"));
+        status.published(&report(&[]), 0.1);
+        assert_eq!(status.health(Utc::now()), Ok(()));
+    }
+
+    /// A source on a 1 s schedule whose runs all succeed and take 5 s each.
+    #[test]
+    fn a_source_slower_than_its_schedule_stays_healthy_while_it_succeeds() {
+        let status = Status::default();
+        status.published(&report(&[]), 0.1);
+        status.set_sources([(
+            "slow".to_string(),
+            Some(Duration::seconds(1)),
+            SourceHealth::default(),
+        )]);
+        let mut now = Utc::now();
+        for _ in 0..10 {
+            status.source_started("slow", now);
+            for step in 0..5 {
+                assert_eq!(
+                    status.health(now + Duration::seconds(step)),
+                    Ok(()),
+                    "during a run"
+                );
+            }
+            now += Duration::seconds(5);
+            status.source_ran("slow", Ok(0), now, Duration::seconds(5));
+            assert_eq!(status.health(now), Ok(()), "after a run");
+        }
+        // Stalled: no run for more than 3 periods of 5 s.
+        let problems = status.health(now + Duration::seconds(16)).unwrap_err();
+        assert!(
+            problems[0].starts_with("source slow: no run since"),
+            "{problems:?}"
+        );
+        // A failure after a success: unhealthy only once the success is 3 periods old.
+        status.source_ran("slow", Err("boom".into()), now, Duration::seconds(5));
+        assert_eq!(status.health(now + Duration::seconds(10)), Ok(()));
+        let problems = status.health(now + Duration::seconds(16)).unwrap_err();
+        assert!(
+            problems[0].contains("failing; 1 failed run(s)") && problems[0].ends_with("boom"),
+            "{problems:?}"
+        );
     }
 }

@@ -681,8 +681,11 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     // A store from before the record (schema 7), its empty feeds published as of 1970: the
     // next build records the time and publishes them again with it.
     let db = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE)).unwrap();
-    db.execute_batch("DELETE FROM meta WHERE name = 'created'; PRAGMA user_version = 7;")
-        .unwrap();
+    db.execute_batch(
+        "DELETE FROM meta WHERE name = 'created'; DROP TABLE publish_pending;
+         DROP TABLE published_doc; PRAGMA user_version = 7;",
+    )
+    .unwrap();
     for (id, _) in &empty {
         let path = sandbox.feed_path(id, "atom");
         let text = std::fs::read_to_string(&path).unwrap();
@@ -767,13 +770,31 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
     );
 
     // Everything rendered from scratch is byte for byte what the partial publishes left.
-    std::fs::remove_file(sandbox.path("var/public/index.html")).unwrap();
+    let public = sandbox.path("var/public");
+    let before: Vec<_> = walk(&public)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    std::fs::remove_dir_all(&public).unwrap();
     let full = build::run(sandbox.config()).unwrap();
     assert!(full.gate.len() > 20, "a full render: {full}");
-    let written: Vec<_> = full
-        .written
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(written, vec!["index.html"], "{full}");
+    assert_eq!(full.written.len(), before.len(), "{full}");
+    for (path, bytes) in before {
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
 }

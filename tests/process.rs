@@ -199,9 +199,10 @@ fn synthetic_dump(path: &Path, n: usize, version: usize) {
     }
 }
 
-/// Checks the database's integrity and that every feed file parses; returns how many items
-/// the store holds and how many of them are at each of `versions`.
-fn check_state(sandbox: &Sandbox, versions: &[usize]) -> (i64, Vec<i64>) {
+/// Checks the database's integrity and that every feed file parses; returns the version of
+/// each synthetic item in the store, by item number (`None`: not stored), and how many items
+/// the store holds.
+fn check_state(sandbox: &Sandbox) -> (Vec<Option<usize>>, i64) {
     let db = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -210,17 +211,23 @@ fn check_state(sandbox: &Sandbox, versions: &[usize]) -> (i64, Vec<i64>) {
     let count: i64 = db
         .query_row("SELECT COUNT(*) FROM item", [], |r| r.get(0))
         .unwrap();
-    let at_versions = versions
-        .iter()
-        .map(|v| {
-            db.query_row(
-                "SELECT COUNT(*) FROM item WHERE title LIKE ?1",
-                [format!("%, version {v}, %")],
-                |r| r.get(0),
-            )
-            .unwrap()
-        })
-        .collect();
+    let mut versions = Vec::new();
+    let mut select = db
+        .prepare("SELECT title FROM item WHERE title LIKE 'Synthetic news item number %'")
+        .unwrap();
+    for title in select.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+        let title = title.unwrap();
+        let mut numbers = title
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse::<usize>().unwrap());
+        let (i, version) = (numbers.next().unwrap(), numbers.next().unwrap());
+        if versions.len() <= i {
+            versions.resize(i + 1, None);
+        }
+        assert!(versions[i].is_none(), "item {i} stored twice");
+        versions[i] = Some(version);
+    }
     let feeds = sandbox.path("var/public/feeds");
     if feeds.exists() {
         for entry in std::fs::read_dir(feeds).unwrap() {
@@ -230,17 +237,22 @@ fn check_state(sandbox: &Sandbox, versions: &[usize]) -> (i64, Vec<i64>) {
             }
         }
     }
-    (count, at_versions)
+    (versions, count)
 }
 
 #[test]
 fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
-    // Version `v` of the dump retitles every item and adds 100 new ones.
-    let size = |version: usize| 6000 + 100 * version;
-    // The store holding the whole of `version`: (items, items at that version).
-    let whole = |version: usize| (20 + size(version) as i64, size(version) as i64);
+    // Version `v` of the dump retitles every item and adds 100 new ones; 12,000 items make a
+    // run long enough to be killed between two checkpoints.
+    let size = |version: usize| 12_000 + 100 * version;
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
     let dump = sandbox.path("config/dumps/big.txt");
+    let whole = |version: usize| {
+        let (versions, count) = check_state(&sandbox);
+        count == 20 + size(version) as i64
+            && versions.len() == size(version)
+            && versions.iter().all(|v| *v == Some(version))
+    };
     let build = |version: usize| {
         synthetic_dump(&dump, size(version), version);
         let start = Instant::now();
@@ -249,39 +261,41 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
             .output()
             .unwrap();
         assert!(output.status.success());
-        let (count, at) = check_state(&sandbox, &[version]);
-        assert_eq!((count, at[0]), whole(version));
+        assert!(whole(version));
         start.elapsed()
     };
     // A first good state, then a timed run of what every round below does: a new version of the
     // dump, whose items are stored and rendered again.
     build(0);
     let run = build(1);
-    let mut held = 1;
     let log = sandbox.path("kill.log");
     // Kill moments from early in the ingest to past the end of the run (rendering, publishing).
     let moments = [0.1, 0.35, 0.6, 0.85, 1.1];
     for (round, fraction) in moments.into_iter().enumerate() {
         let version = round + 2;
+        let (before, _) = check_state(&sandbox);
         synthetic_dump(&dump, size(version), version);
         let command = if round % 2 == 0 { "build" } else { "serve" };
         let mut child = spawn(&sandbox, command, &log);
         std::thread::sleep(run.mul_f64(fraction));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        // A batch is all or nothing: the store holds the whole of one version, once.
-        let (count, at) = check_state(&sandbox, &[version, held]);
-        if (count, at[0]) == whole(version) {
-            held = version;
-        } else {
-            assert_eq!(
-                (count, at[1]),
-                whole(held),
-                "round {round}: neither version {version} nor {held} whole"
-            );
+        // What changed is a prefix of the dump, committed checkpoint by checkpoint: the first
+        // k items (k a whole number of checkpoints, or all) are at the new version, the others
+        // as they were.
+        let (after, count) = check_state(&sandbox);
+        let k = after.iter().take_while(|v| **v == Some(version)).count();
+        assert!(
+            k % govfeeds::build::CHECKPOINT_ITEMS == 0 || k == size(version),
+            "round {round}: {k} items at version {version}"
+        );
+        for (i, v) in after.iter().enumerate().skip(k) {
+            assert_eq!(*v, before.get(i).copied().flatten(), "round {round}: item {i}");
         }
+        assert_eq!(count, 20 + after.iter().flatten().count() as i64);
     }
-    // A clean restart of the daemon: it comes up and ends with the last version of everything.
+    // A clean restart of the daemon: it comes up and ends with the last version of everything,
+    // published as a fresh render of the store would publish it.
     let mut child = spawn(&sandbox, "serve", &log);
     assert!(wait_until(Duration::from_secs(60), || get(
         addr, "/healthz"
@@ -289,15 +303,25 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
     .is_some_and(|(s, _)| s == 200)));
     signal(&child, "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    let last = moments.len() + 1;
-    let (count, at) = check_state(&sandbox, &[last]);
-    assert_eq!((count, at[0]), whole(last));
+    assert!(whole(moments.len() + 1));
     let leftovers: Vec<_> = std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temp files cleaned up: {leftovers:?}");
+    let public = sandbox.path("var/public");
+    let published = common::disk::files(&public);
+    common::disk::clear(&public);
+    let output = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["build", "--config", sandbox.config_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        published == common::disk::files(&public),
+        "published = a fresh render"
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use govfeeds::schedule::{Backoff, Clock, Cron, RunOutcome, run_on_schedule};
-use tokio::sync::{Mutex, watch};
+use govfeeds::shutdown::Shutdown;
+use tokio::sync::Mutex;
 
 const BACKOFF: Backoff = Backoff {
     base: Duration::from_secs(60),
@@ -23,7 +24,7 @@ async fn slow_runs_never_overlap_and_skip_missed_ticks() {
     let runs = Arc::new(AtomicUsize::new(0));
     let busy = Arc::new(AtomicBool::new(false));
     let overlapped = Arc::new(AtomicBool::new(false));
-    let (stop, stopped) = watch::channel(false);
+    let stop = Shutdown::default();
     let job = {
         let (runs, busy, overlapped) = (runs.clone(), busy.clone(), overlapped.clone());
         move || {
@@ -45,11 +46,11 @@ async fn slow_runs_never_overlap_and_skip_missed_ticks() {
         tz(),
         Clock::start(),
         BACKOFF,
-        stopped,
+        stop.clone(),
         job,
     ));
     tokio::time::sleep(Duration::from_secs(20 * 60)).await;
-    stop.send(true).unwrap();
+    stop.trigger();
     tokio::time::timeout(Duration::from_secs(120), task)
         .await
         .unwrap()
@@ -66,7 +67,7 @@ async fn slow_runs_never_overlap_and_skip_missed_ticks() {
 #[tokio::test(start_paused = true)]
 async fn fast_runs_follow_every_tick() {
     let runs = Arc::new(AtomicUsize::new(0));
-    let (stop, stopped) = watch::channel(false);
+    let stop = Shutdown::default();
     let counter = runs.clone();
     let job = move || {
         let counter = counter.clone();
@@ -80,11 +81,11 @@ async fn fast_runs_follow_every_tick() {
         tz(),
         Clock::start(),
         BACKOFF,
-        stopped,
+        stop.clone(),
         job,
     ));
     tokio::time::sleep(Duration::from_secs(3600)).await;
-    stop.send(true).unwrap();
+    stop.trigger();
     task.await.unwrap();
     let n = runs.load(Ordering::SeqCst);
     assert!((4..=5).contains(&n), "{n} runs in an hour of */15");
@@ -93,7 +94,7 @@ async fn fast_runs_follow_every_tick() {
 #[tokio::test(start_paused = true)]
 async fn failures_back_off_and_a_success_resets() {
     let times = Arc::new(Mutex::new(Vec::new()));
-    let (stop, stopped) = watch::channel(false);
+    let stop = Shutdown::default();
     let clock = Clock::start();
     let log = times.clone();
     let job = move || {
@@ -113,11 +114,11 @@ async fn failures_back_off_and_a_success_resets() {
         tz(),
         clock,
         BACKOFF,
-        stopped,
+        stop.clone(),
         job,
     ));
     tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
-    stop.send(true).unwrap();
+    stop.trigger();
     task.await.unwrap();
     let times = times.lock().await;
     let gaps: Vec<i64> = times
@@ -138,18 +139,18 @@ async fn failures_back_off_and_a_success_resets() {
 
 #[tokio::test(start_paused = true)]
 async fn stop_ends_the_loop_while_waiting() {
-    let (stop, stopped) = watch::channel(false);
+    let stop = Shutdown::default();
     let job = || async { RunOutcome::default() };
     let task = tokio::spawn(run_on_schedule(
         Cron::parse("0 0 1 1 *").unwrap(),
         tz(),
         Clock::start(),
         BACKOFF,
-        stopped,
+        stop.clone(),
         job,
     ));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.send(true).unwrap();
+    stop.trigger();
     tokio::time::timeout(Duration::from_secs(1), task)
         .await
         .expect("stopped at once")

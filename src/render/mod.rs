@@ -1,8 +1,8 @@
 //! Renders the published site from stored items: every feed in every format, and the index
-//! page. One file per output format.
+//! page. One file per output format. What to render, and when, is for [`crate::publish`].
 //!
-//! Rendering is a pure function of the store and the config: nothing here reads the clock,
-//! so unchanged input yields byte-identical documents.
+//! Rendering is a pure function of the store and the config: nothing here reads the clock or
+//! writes to the store, so unchanged input yields byte-identical documents.
 
 pub mod atom;
 pub mod html;
@@ -10,8 +10,6 @@ pub mod json;
 pub mod opml;
 mod page;
 pub mod rss;
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
 
@@ -144,28 +142,28 @@ impl FeedDoc<'_> {
 }
 
 /// The feed of `id`'s items in `lang`, `feeds/<id>.<lang>.atom`.
-fn language_document(
+pub fn language_document(
     store: &Store,
     config: &Config,
-    name: &FeedName,
     id: &str,
     lang: &str,
     created: DateTime<FixedOffset>,
 ) -> Result<Document, RenderError> {
+    let name = Classifier::new(config).feed_name(id);
     let doc = FeedDoc {
         items: store.newest_in((id != COMBINED_ID).then_some(id), lang, config.max_items)?,
         name: FeedName {
             id: id.to_string(),
             title: format!("{} ({lang})", name.title),
         },
-        description: description(config, name),
+        description: description(config, &name),
         config,
         classifier: Classifier::new(config),
         edition: Edition::Language(lang.to_string()),
         created,
     };
     Ok(Document {
-        path: format!("feeds/{id}.{lang}.atom"),
+        path: language_path(id, lang),
         content_type: ATOM_TYPE,
         bytes: atom::render(&doc)?,
         modified: doc.updated(),
@@ -230,87 +228,6 @@ pub enum RenderError {
     /// Reading the items failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Writing a document failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// What changed in one feed since it was last published.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FeedChange {
-    /// The publication time (Unix seconds) of the newest item that changed.
-    pub newest: i64,
-    /// Items added to the feed.
-    pub added: u64,
-    /// Whether items left the feed or came from another one.
-    pub moved: bool,
-}
-
-impl FeedChange {
-    /// Folds another change of the same feed into this one.
-    pub fn merge(&mut self, other: FeedChange) {
-        self.newest = self.newest.max(other.newest);
-        self.added += other.added;
-        self.moved |= other.moved;
-    }
-}
-
-/// Which feeds a publish renders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Every feed.
-    All,
-    /// These feeds (and always the combined feed and the index page); of their language
-    /// feeds, those of these languages. A feed none of whose changes reach its newest
-    /// `max_items` is left as published.
-    Changed {
-        /// The feeds whose items changed, and how.
-        feeds: BTreeMap<String, FeedChange>,
-        /// The languages of the items that changed.
-        languages: BTreeSet<String>,
-    },
-}
-
-impl Scope {
-    fn includes(&self, id: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Changed { feeds, .. } => id == COMBINED_ID || feeds.contains_key(id),
-        }
-    }
-
-    /// What changed in feed `id` (in every feed, for the combined one); `None` when
-    /// everything is to be rendered.
-    fn change(&self, id: &str) -> Option<FeedChange> {
-        match self {
-            Scope::All => None,
-            Scope::Changed { feeds, .. } if id == COMBINED_ID => {
-                Some(feeds.values().fold(FeedChange::default(), |mut all, c| {
-                    all.merge(*c);
-                    all
-                }))
-            }
-            Scope::Changed { feeds, .. } => feeds.get(id).copied(),
-        }
-    }
-
-    fn includes_language(&self, lang: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Changed { languages, .. } => languages.contains(lang),
-        }
-    }
-
-    /// Whether nothing needs rendering.
-    pub fn is_empty(&self) -> bool {
-        matches!(self, Scope::Changed { feeds, .. } if feeds.is_empty())
-    }
 }
 
 /// A digest of everything in the config (and of this version of govfeeds) that shapes the
@@ -336,119 +253,144 @@ pub fn fingerprint(config: &Config) -> String {
     crate::text::hex(&Sha256::digest(text.as_bytes()))
 }
 
-/// Renders the feeds in `scope` (every feed that has items, for [`Scope::All`]), the combined
-/// feed and the index page, handing each document to `sink` as soon as it is rendered.
-pub fn site(
+/// How many RFC 5005 archive pages a feed of `count` items has: none while every item fits in
+/// its subscription document.
+pub fn archives(config: &Config, count: u64) -> u64 {
+    if count > config.max_items as u64 {
+        count.div_ceil(ARCHIVE_PAGE_ITEMS)
+    } else {
+        0
+    }
+}
+
+/// The paths of feed `id`'s own documents, in the order [`feed_documents`] renders them.
+pub fn feed_paths(id: &str) -> [String; 4] {
+    ["rss", "atom", "json", "html"].map(|extension| format!("feeds/{id}.{extension}"))
+}
+
+/// The path of feed `id`'s document in `lang`.
+pub fn language_path(id: &str, lang: &str) -> String {
+    format!("feeds/{id}.{lang}.atom")
+}
+
+/// The paths of the site's own documents, in the order [`site_documents`] renders them.
+pub fn site_paths() -> [String; 3] {
+    [
+        format!("feeds/{HEALTH_ID}.atom"),
+        "feeds.opml".to_string(),
+        "index.html".to_string(),
+    ]
+}
+
+/// The subscription documents of feed `id` (which holds `count` items): RSS, Atom, JSON Feed
+/// and its page; and what the index says of it.
+pub fn feed_documents(
     store: &Store,
     config: &Config,
-    scope: &Scope,
-    mut sink: impl FnMut(Document) -> Result<(), RenderError>,
-) -> Result<(), RenderError> {
+    id: &str,
+    count: u64,
+    created: DateTime<FixedOffset>,
+) -> Result<(Vec<Document>, FeedInfo), RenderError> {
     let classifier = Classifier::new(config);
-    let created = store.created()?;
-    let counts = store.feed_counts()?;
-    let total = counts.iter().map(|(_, n)| n).sum();
-    let mut feeds = vec![(COMBINED_ID.to_string(), total)];
-    feeds.extend(counts);
-    let mut infos = Vec::new();
-    let archives = |count: u64| {
-        if count > config.max_items as u64 {
-            count.div_ceil(ARCHIVE_PAGE_ITEMS)
-        } else {
-            0
-        }
+    let name = classifier.feed_name(id);
+    let feed = (id != COMBINED_ID).then_some(id);
+    let doc = FeedDoc {
+        items: store.newest(feed, config.max_items)?,
+        description: description(config, &name),
+        name,
+        config,
+        classifier,
+        edition: Edition::Current {
+            archives: archives(config, count),
+        },
+        created,
     };
-    // Whether no change reaches the newest `max_items` of `feed` (in `lang`): the documents
-    // showing them are as published. Ties count as reaching.
-    let untouched = |feed: Option<&str>, lang: Option<&str>, change: Option<FeedChange>| {
-        let Some(change) = change else {
-            return Ok(false);
-        };
-        let oldest_shown = store.oldest_shown(feed, lang, config.max_items)?;
-        Ok::<_, RenderError>(oldest_shown.is_some_and(|t| change.newest < t))
+    let modified = doc.updated();
+    let [rss_path, atom_path, json_path, html_path] = feed_paths(id);
+    let documents = vec![
+        Document {
+            path: rss_path,
+            content_type: RSS_TYPE,
+            bytes: rss::render(&doc)?,
+            modified,
+        },
+        Document {
+            path: atom_path,
+            content_type: ATOM_TYPE,
+            bytes: atom::render(&doc)?,
+            modified,
+        },
+        Document {
+            path: json_path,
+            content_type: JSON_TYPE,
+            bytes: json::render(&doc)?,
+            modified,
+        },
+        Document {
+            path: html_path,
+            content_type: HTML_TYPE,
+            bytes: html::feed_page(&doc),
+            modified,
+        },
+    ];
+    let info = FeedInfo {
+        name: doc.name,
+        items: count,
+        updated: modified,
     };
-    for (id, count) in feeds {
-        let combined = id == COMBINED_ID;
-        let name = classifier.feed_name(&id);
-        let feed = (!combined).then_some(id.as_str());
-        let change = scope.change(&id);
-        let same_archives = change.is_some_and(|c| {
-            !c.moved && archives(count) == archives(count.saturating_sub(c.added))
-        });
-        if scope.includes(&id) {
-            for lang in config
-                .languages
-                .iter()
-                .filter(|l| scope.includes_language(l))
-            {
-                if !untouched(feed, Some(lang), change)? {
-                    sink(language_document(store, config, &name, &id, lang, created)?)?;
-                }
-            }
-        }
-        if !scope.includes(&id) || (same_archives && untouched(feed, None, change)?) {
-            let updated = match store.published_updated(&id)? {
-                Some(updated) => Some(updated),
-                None => store.newest_change(feed, config.max_items)?,
-            };
-            infos.push(FeedInfo {
-                updated: updated.unwrap_or(created),
-                name,
-                items: count,
-            });
-            continue;
-        }
-        let description = description(config, &name);
-        let archives = archives(count);
-        let doc = FeedDoc {
-            items: store.newest(feed, config.max_items)?,
-            name,
-            description,
-            config,
-            classifier,
-            edition: Edition::Current { archives },
-            created,
-        };
-        let modified = doc.updated();
-        store.set_published_updated(&id, modified)?;
-        for (extension, content_type, bytes) in [
-            ("rss", RSS_TYPE, rss::render(&doc)?),
-            ("atom", ATOM_TYPE, atom::render(&doc)?),
-            ("json", JSON_TYPE, json::render(&doc)?),
-            ("html", HTML_TYPE, html::feed_page(&doc)),
-        ] {
-            sink(Document {
-                path: format!("feeds/{id}.{extension}"),
-                content_type,
-                bytes,
-                modified,
-            })?;
-        }
-        infos.push(FeedInfo {
-            name: doc.name,
-            items: count,
-            updated: modified,
-        });
-    }
-    let events = store.health_events(HEALTH_EVENTS)?;
-    let modified = newest(events.iter().map(|e| e.at), created);
-    sink(Document {
-        path: format!("feeds/{HEALTH_ID}.atom"),
-        content_type: ATOM_TYPE,
-        modified,
-        bytes: atom::health(config, &events, modified)?,
-    })?;
-    let modified = newest(infos.iter().map(|f| f.updated), created);
-    sink(Document {
-        path: "feeds.opml".into(),
-        content_type: "text/x-opml; charset=utf-8",
-        modified,
-        bytes: opml::render(config, &infos)?,
-    })?;
-    sink(Document {
-        path: "index.html".into(),
-        content_type: HTML_TYPE,
-        modified,
-        bytes: html::index(config, &infos),
+    Ok((documents, info))
+}
+
+/// What the index says of feed `id` (which holds `count` items) without rendering it: the
+/// `updated` time it was last published with, else its newest item change.
+pub fn feed_info(
+    store: &Store,
+    config: &Config,
+    id: &str,
+    count: u64,
+    created: DateTime<FixedOffset>,
+) -> Result<FeedInfo, StoreError> {
+    let updated = match store.published_updated(id)? {
+        Some(updated) => Some(updated),
+        None => store.newest_change((id != COMBINED_ID).then_some(id), config.max_items)?,
+    };
+    Ok(FeedInfo {
+        name: Classifier::new(config).feed_name(id),
+        items: count,
+        updated: updated.unwrap_or(created),
     })
+}
+
+/// The site's own documents, from what the index says of every feed: the source health
+/// feed, the OPML and the index page.
+pub fn site_documents(
+    store: &Store,
+    config: &Config,
+    infos: &[FeedInfo],
+    created: DateTime<FixedOffset>,
+) -> Result<Vec<Document>, RenderError> {
+    let [health_path, opml_path, index_path] = site_paths();
+    let events = store.health_events(HEALTH_EVENTS)?;
+    let health_modified = newest(events.iter().map(|e| e.at), created);
+    let modified = newest(infos.iter().map(|f| f.updated), created);
+    Ok(vec![
+        Document {
+            path: health_path,
+            content_type: ATOM_TYPE,
+            modified: health_modified,
+            bytes: atom::health(config, &events, health_modified)?,
+        },
+        Document {
+            path: opml_path,
+            content_type: "text/x-opml; charset=utf-8",
+            modified,
+            bytes: opml::render(config, infos)?,
+        },
+        Document {
+            path: index_path,
+            content_type: HTML_TYPE,
+            modified,
+            bytes: html::index(config, infos),
+        },
+    ])
 }

@@ -6,8 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, FixedOffset};
+use std::os::unix::fs::MetadataExt;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
+
+mod published;
+
+pub use self::published::{Changes, FeedChange, Pending, PublishRecord, PublishedDoc, Target};
 
 use crate::classify::Classifier;
 use crate::identity;
@@ -24,24 +30,84 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_pages_archives_health.sql"),
     include_str!("migrations/0008_created.sql"),
     include_str!("migrations/0009_date_repair.sql"),
+    include_str!("migrations/0010_publish_state.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
 pub const DB_FILE: &str = "govfeeds.sqlite3";
 
+/// The `meta` entry holding the rendering fingerprint of the last complete publish.
+pub const PUBLISHED: &str = "published";
+
 /// A store error, with the database path.
 #[derive(Debug, thiserror::Error)]
-#[error("item store {}: {source}", path.display())]
-pub struct StoreError {
-    path: PathBuf,
-    #[source]
-    source: rusqlite::Error,
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("item store {}: {source}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database file is damaged.
+    #[error(
+        "item store {} is damaged ({detail}); restore it from a backup, or move it aside and \
+         run `govfeeds build` to rebuild it from the sources (dump items come back with the \
+         same GUIDs; feed items only as far as the upstreams still carry them)",
+        path.display()
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite reported.
+        detail: String,
+    },
+    /// The database file was deleted or replaced by another file while it was open.
+    #[error(
+        "item store {} was {} while govfeeds had it open; nothing more is written to the old \
+         file, and the store is opened again",
+        path.display(),
+        if *deleted { "deleted" } else { "replaced" }
+    )]
+    Gone {
+        /// The database file.
+        path: PathBuf,
+        /// Deleted (else replaced).
+        deleted: bool,
+    },
+}
+
+impl StoreError {
+    /// A SQLite error on `path`; corruption is reported as [`StoreError::Damaged`].
+    fn sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match source.sqlite_error_code() {
+            Some(DatabaseCorrupt | NotADatabase) => StoreError::Damaged {
+                path: path.to_path_buf(),
+                detail: source.to_string(),
+            },
+            _ => StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    }
+
+    /// Whether the error is about the file itself (damaged, deleted, replaced) rather than
+    /// one statement: the store must be opened again before it can be trusted.
+    pub fn needs_reopen(&self) -> bool {
+        matches!(self, StoreError::Damaged { .. } | StoreError::Gone { .. })
+    }
 }
 
 /// The open store.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Device and inode of the file opened, to notice it being deleted or replaced.
+    file_id: (u64, u64),
 }
 
 /// What storing one item did.
@@ -182,14 +248,13 @@ const ITEM_COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, 
     published_ts";
 
 impl Store {
-    /// Opens (creating if needed) the store in `state_dir` and applies pending migrations.
+    /// Opens (creating if needed) the store in `state_dir`, checks its integrity
+    /// (`PRAGMA quick_check`) and applies pending migrations.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let path = state_dir.join(DB_FILE);
-        let err = |source| StoreError {
-            path: path.clone(),
-            source,
-        };
+        let err = |source| StoreError::sqlite(&path, source);
         let mut conn = Connection::open(&path).map_err(err)?;
+        let file_id = file_id(&path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -202,49 +267,74 @@ impl Store {
         // over that index): 32 MiB, used only as the database grows.
         conn.pragma_update(None, "cache_size", -32768)
             .map_err(err)?;
+        quick_check(&conn).map_err(|detail| StoreError::Damaged {
+            path: path.clone(),
+            detail,
+        })?;
         migrate(&mut conn).map_err(err)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            file_id,
+        })
     }
 
-    /// Opens an existing store for reading (and for keeping rendered archive pages), as the
-    /// server does beside the builds. Never migrates: the engine opened it first.
+    /// Opens an existing store read-only, as the server does beside the builds. Never
+    /// migrates: the engine opened it first.
     pub fn open_reader(state_dir: &Path) -> Result<Store, StoreError> {
         let path = state_dir.join(DB_FILE);
+        let err = |source| StoreError::sqlite(&path, source);
         let conn = Connection::open_with_flags(
             &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .and_then(|conn| {
-            // A long ingest holds the write lock: keeping a page can wait for the next request.
-            conn.busy_timeout(std::time::Duration::from_millis(200))?;
-            Ok(conn)
+        .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(err)?;
+        let file_id = file_id(&path).map_err(err)?;
+        Ok(Store {
+            conn,
+            path,
+            file_id,
         })
-        .map_err(|source| StoreError {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Store { conn, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Fails when the database file was deleted or replaced since it was opened: writing on
+    /// would go to a file nobody will ever read again.
+    pub fn check_file(&self) -> Result<(), StoreError> {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if (meta.dev(), meta.ino()) == self.file_id => Ok(()),
+            Ok(_) => Err(StoreError::Gone {
+                path: self.path.clone(),
+                deleted: false,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::Gone {
+                path: self.path.clone(),
+                deleted: true,
+            }),
+            // Unreadable for another reason: the next statement will say why.
+            Err(_) => Ok(()),
+        }
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError {
-            path: self.path.clone(),
-            source,
-        }
+        StoreError::sqlite(&self.path, source)
     }
 
-    /// Starts a batch: everything stored through it lands in one transaction.
+    /// Starts a batch: everything stored through it lands in one transaction, or in several
+    /// consecutive ones when it is [`Batch::checkpoint`]ed.
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
-        match self.conn.transaction() {
-            Ok(tx) => Ok(Batch {
-                tx,
-                path: &self.path,
-            }),
-            Err(e) => Err(StoreError {
-                path: self.path.clone(),
-                source: e,
-            }),
-        }
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        Ok(Batch {
+            conn: &self.conn,
+            path: &self.path,
+            open: true,
+        })
     }
 
     /// Re-classifies every item when the classification config changed since the last run.
@@ -264,10 +354,7 @@ impl Store {
             return Ok(0);
         }
         let path = self.path.clone();
-        let err = |source| StoreError {
-            path: path.clone(),
-            source,
-        };
+        let err = |source| StoreError::sqlite(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
         let mut moved = 0;
         {
@@ -292,8 +379,12 @@ impl Store {
             }
         }
         if moved > 0 {
-            // Items changed feeds, so the feeds' archive pages hold other items now.
+            // Items changed feeds, so the feeds' archive pages hold other items now, and every
+            // document is to be published again.
             tx.execute("DELETE FROM archive_page", []).map_err(err)?;
+            let mut everything = Changes::default();
+            everything.touch(Target::Everything, FeedChange::WHOLE);
+            published::mark(&tx, &everything).map_err(err)?;
         }
         tx.execute(
             "INSERT INTO meta (name, value) VALUES ('classifier', ?1)
@@ -456,6 +547,10 @@ impl Store {
                 params![source, event.at.to_rfc3339(), event.failing, event.message],
             )
             .map_err(|e| self.err(e))?;
+            // The health feed shows it.
+            let mut site = Changes::default();
+            site.touch(Target::Site, FeedChange::WHOLE);
+            published::mark(&tx, &site).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -471,23 +566,6 @@ impl Store {
             .and_then(|mut s| s.query_row([feed], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))?;
         Ok(text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()))
-    }
-
-    /// Remembers the `updated` time `feed` was published with (writes only on a change).
-    pub fn set_published_updated(
-        &self,
-        feed: &str,
-        updated: DateTime<FixedOffset>,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO feed_published (feed, updated) VALUES (?1, ?2)
-                 ON CONFLICT (feed) DO UPDATE SET updated = excluded.updated
-                 WHERE updated <> excluded.updated",
-            )
-            .and_then(|mut s| s.execute(params![feed, updated.to_rfc3339()]))
-            .map(drop)
-            .map_err(|e| self.err(e))
     }
 
     /// When the store was created: the `updated` time of a feed with no items (the Unix
@@ -715,6 +793,33 @@ fn lines(joined: String) -> Vec<String> {
     joined.lines().map(str::to_string).collect()
 }
 
+/// Device and inode of the file at `path`.
+fn file_id(path: &Path) -> rusqlite::Result<(u64, u64)> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("{}: {e}", path.display())),
+        )
+    })?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// `PRAGMA quick_check`: `Err` with what it found when the file is damaged.
+fn quick_check(conn: &Connection) -> Result<(), String> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check(5)")
+        .map_err(|e| e.to_string())?;
+    let findings = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| e.to_string())?;
+    if findings == ["ok"] {
+        Ok(())
+    } else {
+        Err(format!("quick_check: {}", findings.join("; ")))
+    }
+}
+
 /// The schema version that gave items pages: the items stored before it get theirs then.
 const PAGES_VERSION: i64 = 7;
 
@@ -795,19 +900,45 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// A batch of items stored in one transaction; dropped without [`Batch::commit`], it stores
-/// nothing.
+/// A batch of items stored in one transaction (or, checkpointed, in consecutive ones);
+/// dropped without [`Batch::commit`], what was stored since the last checkpoint is rolled
+/// back.
 pub struct Batch<'a> {
-    tx: Transaction<'a>,
+    conn: &'a Connection,
     path: &'a Path,
+    /// Whether a transaction is open (to roll back on drop).
+    open: bool,
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl Batch<'_> {
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError {
-            path: self.path.to_path_buf(),
-            source,
-        }
+        StoreError::sqlite(self.path, source)
+    }
+
+    /// Makes what was stored so far durable and goes on in a new transaction, so that a long
+    /// ingest interrupted later keeps its work up to here.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.finish()?;
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        self.open = true;
+        Ok(())
+    }
+
+    /// Commits the open transaction; if that fails (a full disk), rolls it back.
+    fn finish(&mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.err(e)
+        })
     }
 
     /// Stores `item` in `feed`: inserts it, updates its content, or leaves it alone.
@@ -823,7 +954,7 @@ impl Batch<'_> {
         let hash = content_hash(item, &details);
         let variant = item.link.as_deref().and_then(identity::variant_language);
         let existing: Option<Known> = self
-            .tx
+            .conn
             .prepare_cached(
                 "SELECT id, content_hash, published, feed, variant_lang, language, link
                  FROM item WHERE key = ?1",
@@ -869,7 +1000,7 @@ impl Batch<'_> {
         match existing {
             None => {
                 let published = item.published.to_rfc3339();
-                self.tx
+                self.conn
                     .prepare_cached(
                         "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
                              title, content_html, summary, published, published_ts, updated,
@@ -921,7 +1052,7 @@ impl Batch<'_> {
                 // `updated` never goes before `published`, whatever the clock says.
                 let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
                 let updated = now.max(published).to_rfc3339();
-                self.tx
+                self.conn
                     .prepare_cached(
                         "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
                              content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
@@ -958,7 +1089,7 @@ impl Batch<'_> {
                     .map_err(|e| self.err(e))?;
                 if previous_feed != feed {
                     // The item left one feed for another: both feeds' archive pages change.
-                    self.tx
+                    self.conn
                         .execute(
                             "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
                             [&previous_feed, feed],
@@ -976,7 +1107,7 @@ impl Batch<'_> {
 
     /// Records the `lang` variant of item `id` at `url`; whether that changed anything.
     fn record_variant(&self, id: i64, lang: &str, url: &str) -> Result<bool, StoreError> {
-        self.tx
+        self.conn
             .prepare_cached(
                 "INSERT INTO item_variant (item, lang, url) VALUES (?1, ?2, ?3)
                  ON CONFLICT (item, lang) DO UPDATE SET url = excluded.url
@@ -989,7 +1120,7 @@ impl Batch<'_> {
 
     /// What was recorded for `path` of `source` when it was last ingested.
     pub fn file_state(&self, source: &str, path: &str) -> Result<Option<FileState>, StoreError> {
-        self.tx
+        self.conn
             .prepare_cached(
                 "SELECT size, mtime_ns, sha256 FROM source_file WHERE source = ?1 AND path = ?2",
             )
@@ -1013,7 +1144,7 @@ impl Batch<'_> {
         path: &str,
         state: &FileState,
     ) -> Result<(), StoreError> {
-        self.tx
+        self.conn
             .prepare_cached(
                 "INSERT INTO source_file (source, path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (source, path) DO UPDATE
@@ -1032,7 +1163,7 @@ impl Batch<'_> {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.tx
+        self.conn
             .prepare_cached(
                 "INSERT INTO source_state (source, etag, last_modified) VALUES (?1, ?2, ?3)
                  ON CONFLICT (source) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
@@ -1043,11 +1174,8 @@ impl Batch<'_> {
     }
 
     /// Makes the batch durable.
-    pub fn commit(self) -> Result<(), StoreError> {
-        let path = self.path.to_path_buf();
-        self.tx
-            .commit()
-            .map_err(|source| StoreError { path, source })
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.finish()
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod disk;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};

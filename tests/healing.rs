@@ -1,0 +1,251 @@
+//! The published documents converge to the store: a publish that failed (a full disk), a crash
+//! between a commit and its publish, or a published file deleted or changed behind our back
+//! is redone by the next build, or by the daemon's retries and checks, until the files equal
+//! what a fresh render of the store gives.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use common::disk::{self, Tmpfs};
+use govfeeds::build;
+
+/// A dump of `n` Foreign Affairs items (news ids from `first`) and one of a new entity.
+fn news(n: usize, first: usize) -> String {
+    let mut out = String::from("Site\n\nSection\n\n");
+    for i in 0..n {
+        let id = first + i;
+        out.push_str(&format!(
+            "Embassy news number {id} 10.02.2026\nThe embassy reported item {id} today.Source : https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/{id}?lang=kk\n"
+        ));
+    }
+    out.push_str("A new akimat speaks 10.02.2026\nIts first news.Source : https://www.gov.kz/memleket/entities/brand-new-akimat/press/news/details/5?lang=kk\n");
+    out
+}
+
+/// Checks that the published files are exactly what a fresh render of the store gives: moves
+/// them away, builds into the emptied folder, and compares.
+fn assert_converged(sandbox: &Sandbox) {
+    let public = sandbox.path("var/public");
+    let published = disk::files(&public);
+    disk::clear(&public);
+    let fresh = build::run(sandbox.config()).expect("fresh build");
+    assert!(fresh.is_clean(), "{fresh}");
+    let rendered = disk::files(&public);
+    let names =
+        |m: &std::collections::BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&published), names(&rendered), "the same files");
+    for (path, bytes) in &rendered {
+        assert!(
+            published[path] == *bytes,
+            "{path} differs from a fresh render"
+        );
+    }
+}
+
+fn items(sandbox: &Sandbox, id: &str, extension: &str) -> usize {
+    sandbox.feed(id, extension).entries.len()
+}
+
+#[test]
+fn a_publish_that_failed_on_a_full_disk_is_redone_by_the_next_build() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let Some(tmpfs) = Tmpfs::mount(&sandbox.path("var/public"), 4096) else {
+        return;
+    };
+    build::run(sandbox.config()).unwrap();
+    assert_eq!(items(&sandbox, "all", "rss"), 20);
+
+    // 30 new items arrive while the disk holding the feeds is full.
+    std::fs::write(sandbox.path("config/dumps/001.txt"), news(30, 9000)).unwrap();
+    tmpfs.fill(16 * 1024);
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!(summary.new, 31, "{summary}");
+    assert!(!summary.is_clean(), "{summary}");
+    assert!(summary.behind.documents > 0, "{summary}");
+    assert!(
+        summary.to_string().contains("No space left on device"),
+        "{summary}"
+    );
+    // The last good files stay whole (small new ones may have fit), and no temp file is left.
+    for (path, bytes) in disk::files(&sandbox.path("var/public")) {
+        assert!(!path.contains(".tmp-"), "{path} left behind");
+        if path.ends_with(".atom") || path.ends_with(".rss") {
+            common::assert_well_formed(&bytes);
+        }
+    }
+
+    // Space returns: the next build publishes what is behind, though nothing new came in.
+    tmpfs.free();
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!((summary.new, summary.updated), (0, 0), "{summary}");
+    assert!(summary.is_clean(), "{summary}");
+    assert_eq!(items(&sandbox, "all", "rss"), 50);
+    assert_eq!(items(&sandbox, "mfa", "atom"), 36);
+    assert_eq!(items(&sandbox, "brand-new-akimat", "json"), 1);
+    let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
+    assert!(index.contains("brand-new-akimat"));
+    assert_converged(&sandbox);
+}
+
+#[test]
+fn a_crash_between_a_commit_and_its_publish_is_published_by_the_next_build() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(sandbox.config()).unwrap();
+    std::fs::write(sandbox.path("config/dumps/001.txt"), news(5, 9000)).unwrap();
+    // The items are committed; the process dies before it publishes anything.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let engine = Arc::new(build::Engine::open(sandbox.config()).unwrap());
+        let source = engine.config().sources[0].clone();
+        let run = engine.run_source(&source).await.unwrap();
+        assert_eq!(run.summary.new, 6);
+    });
+    assert_eq!(items(&sandbox, "all", "atom"), 20, "nothing published yet");
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!(summary.new, 0, "{summary}");
+    assert!(summary.is_clean(), "{summary}");
+    assert_eq!(items(&sandbox, "all", "atom"), 26);
+    assert_converged(&sandbox);
+}
+
+#[test]
+fn a_published_file_deleted_or_changed_is_published_again_by_the_next_build() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(sandbox.config()).unwrap();
+    std::fs::remove_file(sandbox.feed_path("mfa", "rss")).unwrap();
+    std::fs::write(sandbox.feed_path("all", "atom"), "<feed/>").unwrap();
+    std::fs::remove_file(sandbox.path("var/public/index.html")).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
+    assert!(summary.is_clean(), "{summary}");
+    let mut written: Vec<_> = summary
+        .written
+        .iter()
+        .map(|p| {
+            p.strip_prefix(sandbox.path("var/public"))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    written.sort();
+    assert_eq!(written, ["feeds/all.atom", "feeds/mfa.rss", "index.html"]);
+    assert_converged(&sandbox);
+}
+
+fn spawn_serve(sandbox: &Sandbox) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+        .args(["serve", "--config", sandbox.config_path().to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sandbox.path("serve.log")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn http(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let response = client.get(format!("http://{addr}{path}")).send().ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().ok()?))
+}
+
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A sandbox served on a free port, its dump read every second.
+fn served_sandbox() -> (Sandbox, std::net::SocketAddr) {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    sandbox.set_key("listen", &format!("\"127.0.0.1:{port}\""));
+    sandbox.set_key("schedule", "\"* * * * * *\"");
+    (sandbox, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn the_daemon_retries_a_full_disk_until_the_feeds_match_the_store() {
+    let (sandbox, addr) = served_sandbox();
+    let Some(tmpfs) = Tmpfs::mount(&sandbox.path("var/public"), 4096) else {
+        return;
+    };
+    let child = spawn_serve(&sandbox);
+    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
+        .is_some_and(|(s, _)| s == 200)));
+
+    tmpfs.fill(16 * 1024);
+    std::fs::write(sandbox.path("config/dumps/001.txt"), news(30, 9000)).unwrap();
+    // The next run ingests them; the publish fails on the disk and says so.
+    let mut health = String::new();
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            health = http(addr, "/healthz").map(|(_, b)| b).unwrap_or_default();
+            health.contains("not converged")
+        }),
+        "{health}"
+    );
+    assert!(health.contains("No space left on device"), "{health}");
+    assert_eq!(http(addr, "/healthz").unwrap().0, 503);
+    // Readers are served the new feeds from memory meanwhile.
+    let (status, all) = http(addr, "/feeds/all.rss").unwrap();
+    assert_eq!((status, all.matches("<item>").count()), (200, 50));
+    assert_eq!(http(addr, "/feeds/brand-new-akimat.atom").unwrap().0, 200);
+
+    // Space returns: the retries publish everything, with no new change to prompt them.
+    tmpfs.free();
+    assert!(
+        wait_for(Duration::from_secs(30), || http(addr, "/healthz")
+            .is_some_and(|(s, _)| s == 200)),
+        "{:?}",
+        http(addr, "/healthz")
+    );
+    assert_eq!(items(&sandbox, "all", "rss"), 50);
+    assert_eq!(items(&sandbox, "brand-new-akimat", "atom"), 1);
+    stop(child);
+    assert_converged(&sandbox);
+}
+
+#[test]
+fn the_daemon_puts_back_a_published_file_deleted_or_changed_behind_its_back() {
+    let (sandbox, addr) = served_sandbox();
+    let child = spawn_serve(&sandbox);
+    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
+        .is_some_and(|(s, _)| s == 200)));
+    let mfa = std::fs::read(sandbox.feed_path("mfa", "rss")).unwrap();
+    std::fs::remove_file(sandbox.feed_path("mfa", "rss")).unwrap();
+    std::fs::write(sandbox.feed_path("all", "atom"), "<feed/>").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            let entries = std::fs::read_to_string(sandbox.feed_path("all", "atom"))
+                .map(|t| t.matches("<entry>").count());
+            std::fs::read(sandbox.feed_path("mfa", "rss")).is_ok_and(|b| b == mfa)
+                && entries.is_ok_and(|n| n == 20)
+        }),
+        "not put back"
+    );
+    stop(child);
+}
