@@ -620,6 +620,25 @@ impl Engine {
         .map_err(|e| BuildError::Task(e.to_string()))?
     }
 
+    /// Keeps a full archive page rendered by the server, so it is served unchanged from now
+    /// on; on a blocking thread.
+    pub async fn keep_archive(
+        self: &Arc<Self>,
+        feed: String,
+        page: u64,
+        bytes: Vec<u8>,
+        modified: DateTime<FixedOffset>,
+    ) -> Result<(), BuildError> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let store = engine.store();
+            store.check_file()?;
+            Ok(store.keep_archive(&feed, page, &bytes, modified)?)
+        })
+        .await
+        .map_err(|e| BuildError::Task(e.to_string()))?
+    }
+
     /// Publishes on a blocking thread: what is pending, or everything. With `keep`, the
     /// documents that passed the gate are returned as well, for the server's snapshot.
     pub async fn publish(

@@ -32,7 +32,7 @@ use crate::lock::{LockError, StateLock};
 use crate::publish::Report;
 use crate::render::Document;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};
-use crate::serve::{self, AppState, Pages, Snapshot};
+use crate::serve::{self, AppState, KeptPage, Pages, Snapshot};
 use crate::shutdown::Shutdown;
 use crate::status::{SourceHealth, Status};
 
@@ -131,25 +131,23 @@ async fn run_locked(
         Arc::clone(&status),
         max_age(engine.config()),
     ));
-    state
-        .pages
-        .store(Some(Arc::new(Pages::open(engine.config().clone())?)));
+    let (reopen, mut reopen_requests) = mpsc::channel(1);
+    let generation = Generation::start(engine, &state, reopen.clone());
 
     let server_stop = Shutdown::default();
     let server = tokio::spawn(serve::serve(listener, Arc::clone(&state), {
         let stop = server_stop.clone();
         async move { stop.triggered().await }
     }));
-    info!(listen = %engine.config().server.listen, "serving");
+    info!(listen = %config.server.listen, "serving");
     notify(&[
         NotifyState::Ready,
         NotifyState::Status(&status_line(&state)),
     ]);
     let watchdog = sd_notify::watchdog_enabled().map(|period| tokio::spawn(watchdog(period)));
 
-    let (reopen, mut reopen_requests) = mpsc::channel(1);
     let mut daemon = Daemon {
-        generation: Some(Generation::start(engine, &state, reopen.clone())),
+        generation: Some(generation),
         state,
         config,
         config_path,
@@ -441,7 +439,11 @@ impl Daemon {
         notify(&[NotifyState::Status(&status_line(&self.state))]);
     }
 
+    /// Stops the current generation and lets go of its store: every connection is closed
+    /// before another opens the file, so the old one's write-ahead log is checkpointed into
+    /// the old file and removed, never replayed into a file put in its place.
     async fn stop_generation(&mut self) {
+        self.state.pages.store(None);
         if let Some(generation) = self.generation.take() {
             generation.stop().await;
         }
@@ -462,10 +464,6 @@ impl Daemon {
         status.store_problem(None);
         status.set_sources(source_health(&engine));
         self.state.set_max_age(max_age(engine.config()));
-        match Pages::open(engine.config().clone()) {
-            Ok(pages) => self.state.pages.store(Some(Arc::new(pages))),
-            Err(e) => error!("item and archive pages stay on the old store: {e}"),
-        }
         let first = first_snapshot(&engine, status, self.state.snapshot.load_full());
         match answering(first, control, engine.stop_request(), asked).await {
             Ok(snapshot) => self.state.snapshot.store(Arc::new(snapshot)),
@@ -489,13 +487,21 @@ struct Generation {
 }
 
 impl Generation {
+    /// Starts the tasks, and serves item and archive pages from `engine`'s store.
     fn start(engine: Arc<Engine>, state: &Arc<AppState>, reopen: mpsc::Sender<()>) -> Generation {
         let mut tasks = JoinSet::new();
         let nudge = Arc::new(Notify::new());
+        let (keep, kept) = mpsc::channel(64);
+        let status = Arc::clone(&state.status);
+        match Pages::open(engine.config().clone(), engine.version(), keep, status) {
+            Ok(pages) => state.pages.store(Some(Arc::new(pages))),
+            Err(e) => error!("item and archive pages cannot be served: {e}"),
+        }
         tasks.spawn(publish_loop(
             Arc::clone(&engine),
             Arc::clone(state),
             Arc::clone(&nudge),
+            kept,
             reopen.clone(),
         ));
         let clock = Clock::start();
@@ -569,12 +575,26 @@ impl Generation {
     }
 }
 
+/// What wakes the publisher.
+enum Wake {
+    /// A run committed something.
+    Nudged,
+    /// Time to check the published files (and retry what is behind).
+    Check,
+    /// A full archive page to keep.
+    Keep(KeptPage),
+    /// The generation is stopping.
+    Stop,
+}
+
 /// Publishes what source runs commit (when `nudge`d), retries what a publish leaves behind,
-/// and checks the published files every [`CHECK_INTERVAL`], until the engine is stopped.
+/// checks the published files every check interval and keeps the full archive pages the
+/// server rendered, until the engine is stopped.
 async fn publish_loop(
     engine: Arc<Engine>,
     state: Arc<AppState>,
     nudge: Arc<Notify>,
+    mut kept: mpsc::Receiver<KeptPage>,
     reopen: mpsc::Sender<()>,
 ) {
     let stop = engine.stop_request().clone();
@@ -582,10 +602,25 @@ async fn publish_loop(
     let mut failures = 0u32;
     let mut next_check = tokio::time::Instant::now() + check;
     loop {
-        let verify = tokio::select! {
-            () = nudge.notified() => false,
-            () = tokio::time::sleep_until(next_check) => true,
-            () = stop.triggered() => return,
+        let wake = tokio::select! {
+            () = nudge.notified() => Wake::Nudged,
+            () = tokio::time::sleep_until(next_check) => Wake::Check,
+            Some(page) = kept.recv() => Wake::Keep(page),
+            () = stop.triggered() => Wake::Stop,
+        };
+        let verify = match wake {
+            Wake::Nudged => false,
+            Wake::Check => true,
+            Wake::Keep(page) => {
+                if let Err(e) = engine
+                    .keep_archive(page.feed, page.page, page.bytes, page.modified)
+                    .await
+                {
+                    warn!("keeping an archive page: {e}");
+                }
+                continue;
+            }
+            Wake::Stop => return,
         };
         let started = Instant::now();
         let seconds = || started.elapsed().as_secs_f64();

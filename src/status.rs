@@ -55,6 +55,10 @@ pub struct Status {
     pub served: AtomicU64,
     /// Conditional requests answered with 304.
     pub not_modified: AtomicU64,
+    /// Item and archive pages rendered (not answered from the cache).
+    pub pages_rendered: AtomicU64,
+    /// Requests for pages answered 503 because every read connection was busy.
+    pub pages_busy: AtomicU64,
 }
 
 /// How many schedule intervals a source may go without success before it is unhealthy.
@@ -317,6 +321,18 @@ impl Status {
                 "counter",
                 "Conditional requests answered 304.",
                 load(&self.not_modified),
+            ),
+            (
+                "pages_rendered_total",
+                "counter",
+                "Item and archive pages rendered from the store (not from the cache).",
+                load(&self.pages_rendered),
+            ),
+            (
+                "pages_busy_total",
+                "counter",
+                "Page requests answered 503 because every store connection was busy.",
+                load(&self.pages_busy),
             ),
         ];
         for (name, kind, help, value) in totals {

@@ -249,3 +249,118 @@ fn the_daemon_puts_back_a_published_file_deleted_or_changed_behind_its_back() {
     );
     stop(child);
 }
+
+/// Overwrites 8 KiB in the middle of the store's file with garbage.
+fn damage(db: &std::path::Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = std::fs::metadata(db).unwrap().len();
+    let mut file = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    file.seek(SeekFrom::Start(len / 2 / 4096 * 4096)).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    file.write_all(&garbage).unwrap();
+    file.sync_all().unwrap();
+}
+
+#[test]
+fn a_damaged_store_stops_build_and_serve_with_what_to_do() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    // Enough items for the damage to land in item pages.
+    std::fs::write(sandbox.path("config/dumps/001.txt"), news(400, 9000)).unwrap();
+    build::run(sandbox.config()).unwrap();
+    let db = sandbox.path("var/state/govfeeds.sqlite3");
+    damage(&db);
+    for command in ["build", "serve"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+            .args([command, "--config", sandbox.config_path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("item store {} is damaged", db.display())),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("restore it from a backup, or move it aside and run `govfeeds build`"),
+            "{command}: {stderr}"
+        );
+    }
+    // Doing what it says works: moved aside, the store is rebuilt from the dumps.
+    std::fs::rename(&db, sandbox.path("var/state/damaged.sqlite3")).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let summary = build::run(sandbox.config()).unwrap();
+    assert!(summary.is_clean(), "{summary}");
+    assert_eq!(summary.total, 421);
+}
+
+#[test]
+fn a_store_deleted_or_replaced_under_the_daemon_is_opened_again() {
+    let (sandbox, addr) = served_sandbox();
+    let child = spawn_serve(&sandbox);
+    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
+        .is_some_and(|(s, _)| s == 200)));
+    let db = sandbox.path("var/state/govfeeds.sqlite3");
+    let count = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM item", [], |r| r.get(0))
+            .unwrap_or(-1)
+    };
+    // Deleted: the daemon notices before its next run and builds a new store from the dumps.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    assert!(
+        wait_for(Duration::from_secs(30), || db.exists() && count(&db) == 20),
+        "no new store"
+    );
+    std::fs::write(sandbox.path("config/dumps/001.txt"), news(3, 9000)).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || count(&db) == 24));
+    assert!(wait_for(Duration::from_secs(10), || http(
+        addr,
+        "/feeds/all.atom"
+    )
+    .is_some_and(|(_, b)| b.matches("<entry>").count() == 24)));
+
+    // Replaced by another file (a backup put back): the daemon opens that one.
+    let backup = sandbox.path("backup.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("VACUUM INTO ?1", [backup.to_str().unwrap()])
+            .unwrap();
+        let restored = rusqlite::Connection::open(&backup).unwrap();
+        let n = restored
+            .execute(
+                "UPDATE item SET title = 'Restored from backup' WHERE key LIKE '%/details/9000'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        restored
+            .execute(
+                "INSERT INTO publish_pending VALUES ('*', '', 0, 0, 1, '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+    }
+    std::fs::rename(&backup, &db).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(30), || http(addr, "/feeds/all.atom")
+            .is_some_and(|(_, b)| b.contains("Restored from backup"))),
+        "the restored store is not served: {}",
+        std::fs::read_to_string(sandbox.path("serve.log")).unwrap()
+    );
+    assert_eq!(http(addr, "/healthz").map(|(s, _)| s), Some(200));
+    stop(child);
+    let log = std::fs::read_to_string(sandbox.path("serve.log")).unwrap();
+    assert!(
+        log.contains("was deleted while govfeeds had it open"),
+        "{log}"
+    );
+    assert!(
+        log.contains("was replaced while govfeeds had it open"),
+        "{log}"
+    );
+}

@@ -290,7 +290,11 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
             "round {round}: {k} items at version {version}"
         );
         for (i, v) in after.iter().enumerate().skip(k) {
-            assert_eq!(*v, before.get(i).copied().flatten(), "round {round}: item {i}");
+            assert_eq!(
+                *v,
+                before.get(i).copied().flatten(),
+                "round {round}: item {i}"
+            );
         }
         assert_eq!(count, 20 + after.iter().flatten().count() as i64);
     }
@@ -322,6 +326,55 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
         published == common::disk::files(&public),
         "published = a fresh render"
     );
+}
+
+#[test]
+fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    let dump = sandbox.path("config/dumps/big.txt");
+    let log = sandbox.path("term.log");
+    // How long a first build of new work takes, up to serving.
+    synthetic_dump(&dump, 12_000, 0);
+    let started = Instant::now();
+    let mut child = spawn(&sandbox, "serve", &log);
+    assert!(wait_until(Duration::from_secs(120), || get(
+        addr, "/metrics"
+    )
+    .is_some()));
+    let ready = started.elapsed();
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // Stopped early in the ingest, late in it, while publishing and compressing, just after.
+    for (round, fraction) in [0.1, 0.4, 0.7, 0.9, 1.05].into_iter().enumerate() {
+        synthetic_dump(&dump, 12_000, round + 1);
+        let mut child = spawn(&sandbox, "serve", &log);
+        std::thread::sleep(ready.mul_f64(fraction));
+        let stopping = Instant::now();
+        signal(&child, "TERM");
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                stopping.elapsed() < Duration::from_secs(5),
+                "round {round}: still running 5 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "round {round}");
+        let (versions, _) = check_state(&sandbox);
+        assert_eq!(versions.len(), 12_000);
+    }
+    // The next start goes on from the last checkpoint and ends with everything.
+    let mut child = spawn(&sandbox, "serve", &log);
+    assert!(wait_until(Duration::from_secs(120), || get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (versions, _) = check_state(&sandbox);
+    assert!(versions.iter().all(|v| *v == Some(5)));
 }
 
 #[test]

@@ -390,3 +390,96 @@ async fn healthz_and_metrics() {
     }
     daemon.stop().await;
 }
+
+/// Threads of this process.
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_page_requests_share_one_render_and_never_queue_for_long() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let mut dump = String::from("Site\n\nSection\n\n");
+    for i in 0..1_050 {
+        dump.push_str(&format!(
+            "Embassy news number {i} 10.01.2026\nThe embassy reported item {i}.Source : https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/{}?lang=kk\n",
+            100_000 + i
+        ));
+    }
+    std::fs::write(sandbox.path("config/dumps/001.txt"), dump).unwrap();
+    let daemon = Daemon::start(&sandbox).await;
+    let client = raw_client();
+    let rendered = || async {
+        let metrics = daemon.get_text("/metrics").await;
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("govfeeds_pages_rendered_total "))
+            .expect("pages_rendered_total")
+            .to_string();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    let threads_before = threads();
+
+    // 300 clients at once for the newest (partial) archive page of `all`: one render.
+    let newest = daemon.url("/feeds/archive/all/11.atom");
+    let requests = (0..300).map(|_| {
+        let (client, url) = (client.clone(), newest.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = client.get(url).send().await.unwrap();
+            let etag = r.headers()["etag"].to_str().unwrap().to_string();
+            (r.status().as_u16(), etag, started.elapsed())
+        })
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let etags: std::collections::HashSet<_> = answers
+        .iter()
+        .map(|a| {
+            let (status, etag, took) = a.as_ref().unwrap();
+            assert_eq!(*status, 200);
+            assert!(*took < std::time::Duration::from_secs(5), "{took:?}");
+            etag.clone()
+        })
+        .collect();
+    assert_eq!(etags.len(), 1);
+    assert_eq!(rendered().await, 1, "one render for 300 requests");
+    // Asked again: from the cache, until the store changes.
+    let again = client.get(&newest).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(rendered().await, 1);
+
+    // 1,070 distinct item pages at once: each answered at once or told to come back, with
+    // a bounded number of threads.
+    let conn = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
+    let pages: Vec<String> = conn
+        .prepare("SELECT page FROM item")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let requests = pages.iter().map(|page| {
+        let (client, url) = (client.clone(), daemon.url(&format!("/items/{page}.html")));
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = client.get(url).send().await.unwrap();
+            let retry = r.headers().get("retry-after").cloned();
+            (r.status().as_u16(), retry, started.elapsed())
+        })
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let mut ok = 0;
+    for answer in answers {
+        let (status, retry, took) = answer.unwrap();
+        match status {
+            200 => ok += 1,
+            503 => assert!(retry.is_some(), "a 503 says when to come back"),
+            other => panic!("status {other}"),
+        }
+        assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    }
+    assert!(ok > 0);
+    let grown = threads().saturating_sub(threads_before);
+    assert!(grown <= 40, "{grown} more threads");
+    daemon.stop().await;
+}

@@ -1,9 +1,7 @@
 //! Documents rendered when requested rather than at publish time, because there is one per
 //! item or per hundred items: item pages (`items/<page>.html`) and RFC 5005 archive pages
-//! (`feeds/archive/<feed>/<n>.atom`). A full archive page is kept in the store the first time
-//! it is rendered and served unchanged from then on.
-
-use tracing::warn;
+//! (`feeds/archive/<feed>/<n>.atom`). A full archive page, once kept in the store (the first
+//! time it is rendered, by the engine: this reads only), is served unchanged from then on.
 
 use super::{
     ARCHIVE_PAGE_ITEMS, ATOM_TYPE, Document, Edition, FeedDoc, HTML_TYPE, RenderError, atom, html,
@@ -19,6 +17,8 @@ pub struct OnRequest {
     pub document: Document,
     /// Whether it will never change (a full archive page).
     pub immutable: bool,
+    /// A full archive page rendered for the first time: the feed and page to keep it under.
+    pub keep: Option<(String, u64)>,
 }
 
 /// The document at `path` (without the leading `/`), if `path` names an item page or an
@@ -35,6 +35,7 @@ pub fn on_request(
         return Ok(item_page(store, config, page)?.map(|document| OnRequest {
             document,
             immutable: false,
+            keep: None,
         }));
     }
     let Some((feed, page)) = path
@@ -91,6 +92,7 @@ fn archive_page(
                 modified: kept.modified,
             },
             immutable: true,
+            keep: None,
         }));
     }
     let classifier = Classifier::new(config);
@@ -105,10 +107,6 @@ fn archive_page(
     };
     let bytes = atom::render(&doc)?;
     let modified = doc.updated();
-    if full && let Err(e) = store.keep_archive(id, page, &bytes, modified) {
-        // Busy with an ingest: the page is kept on a later request.
-        warn!("keeping archive page {path}: {e}");
-    }
     Ok(Some(OnRequest {
         document: Document {
             path,
@@ -117,5 +115,6 @@ fn archive_page(
             modified,
         },
         immutable: full,
+        keep: full.then(|| (id.to_string(), page)),
     }))
 }

@@ -110,6 +110,19 @@ pub struct Store {
     file_id: (u64, u64),
 }
 
+impl Drop for Store {
+    /// When the file was deleted or replaced while open, empties this connection's
+    /// write-ahead log before closing: the next connection to the path would otherwise replay
+    /// the old file's log into the new file.
+    fn drop(&mut self) {
+        if self.check_file().is_err() {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+}
+
 /// What storing one item did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -26,11 +26,13 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tracing::warn;
 
-use crate::config::Config;
-use crate::render::{self, Document};
+mod pages;
+
+pub use self::pages::{Answer, KeptPage, Pages, RETRY_AFTER_SECS};
+
+use crate::render::Document;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
-use crate::store::{Store, StoreError};
 
 /// One document in every encoding, with its validators.
 #[derive(Debug, Clone)]
@@ -64,6 +66,15 @@ impl Variant {
             etag: quoted.parse().ok()?,
             etag_value: HeaderValue::from_str(&quoted).ok()?,
         })
+    }
+}
+
+impl Resource {
+    /// Bytes held in memory.
+    fn size(&self) -> usize {
+        self.identity.body.len()
+            + self.gzip.body.len()
+            + self.br.as_ref().map_or(0, |b| b.body.len())
     }
 }
 
@@ -179,45 +190,6 @@ fn encoded(
     })
 }
 
-/// Renders item pages and archive pages from the store on request.
-pub struct Pages {
-    store: std::sync::Mutex<Store>,
-    config: Config,
-}
-
-impl Pages {
-    /// Opens a store connection of its own for `config`'s store (the engine created it).
-    pub fn open(config: Config) -> Result<Pages, StoreError> {
-        Ok(Pages {
-            store: std::sync::Mutex::new(Store::open_reader(&config.paths.state_dir)?),
-            config,
-        })
-    }
-
-    /// The resource at `path`, rendered now; `None` when there is no such page.
-    fn get(&self, path: &str) -> Option<Resource> {
-        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        let found = match render::on_request(&store, &self.config, path.trim_start_matches('/')) {
-            Ok(found) => found?,
-            Err(e) => {
-                warn!("{path}: {e}");
-                return None;
-            }
-        };
-        drop(store);
-        let doc = found.document;
-        let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
-        let modified = system_time(doc.modified);
-        let mut resource = encoded(doc, sha256, modified, flate2::Compression::fast(), None)?;
-        if found.immutable {
-            resource.cache_control = Some(HeaderValue::from_static(
-                "public, max-age=31536000, immutable",
-            ));
-        }
-        Some(resource)
-    }
-}
-
 /// Whether `path` may name a page rendered on request.
 fn on_request(path: &str) -> bool {
     path.starts_with("/items/") || path.starts_with("/feeds/archive/")
@@ -231,7 +203,7 @@ pub struct AppState {
     pub status: Arc<Status>,
     /// `Cache-Control` for documents.
     pub cache_control: ArcSwap<HeaderValue>,
-    /// Item and archive pages, once the store is open.
+    /// Item and archive pages, while the store is open (`None`: they answer 503).
     pub pages: ArcSwapOption<Pages>,
 }
 
@@ -293,17 +265,15 @@ pub async fn serve(
         let state = Arc::clone(&state);
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             // Everything but item and archive pages is answered from memory right here.
-            let answer = if on_request(request.uri().path())
-                && let Some(pages) = state.pages.load_full()
-            {
-                Err((Arc::clone(&state), pages))
+            let answer = if on_request(request.uri().path()) {
+                Err((Arc::clone(&state), state.pages.load_full()))
             } else {
                 Ok(handle(&state, &request))
             };
             async move {
                 let response = match answer {
                     Ok(response) => response,
-                    Err((state, pages)) => render_on_request(&state, pages, &request).await,
+                    Err((state, pages)) => page(&state, pages, &request).await,
                 };
                 Ok::<_, std::convert::Infallible>(response)
             }
@@ -322,29 +292,36 @@ pub async fn serve(
     }
 }
 
-/// Answers a request for an item or archive page, rendering it on a blocking thread.
-async fn render_on_request(
-    state: &AppState,
-    pages: Arc<Pages>,
-    request: &Request<Incoming>,
-) -> Response {
+/// Answers a request for an item or archive page: rendered (or cached) by `pages`, or a 503
+/// while the store is being opened again.
+async fn page<B>(state: &AppState, pages: Option<Arc<Pages>>, request: &Request<B>) -> Response {
     let path = request.uri().path();
-    let wanted = path.to_string();
-    let rendered = tokio::task::spawn_blocking(move || pages.get(&wanted))
-        .await
-        .ok()
-        .flatten();
-    respond(
-        state,
-        request.method(),
-        rendered.as_ref(),
-        path,
-        request.headers(),
-    )
+    let answer = match pages {
+        Some(pages) => pages.get(path).await,
+        None => Answer::Busy,
+    };
+    let resource = match &answer {
+        Answer::Found(resource) => Some(resource.as_ref()),
+        Answer::NotFound => None,
+        Answer::Busy | Answer::Failed(_) => {
+            let mut response = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy; try again in a moment\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            if request.method() == Method::HEAD {
+                *response.body_mut() = Full::default();
+            }
+            return response;
+        }
+    };
+    respond(state, request.method(), resource, path, request.headers())
 }
 
-/// Answers one request from the snapshot.
-pub fn handle(state: &AppState, request: &Request<Incoming>) -> Response {
+/// Answers one request from the snapshot (or `/healthz`, `/metrics`).
+pub fn handle<B>(state: &AppState, request: &Request<B>) -> Response {
     let snapshot = state.snapshot.load();
     let path = request.uri().path();
     respond(
