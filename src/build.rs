@@ -869,6 +869,14 @@ impl<'a> Ingest<'a> {
                 return Ok(None);
             }
         };
+        for (line, reason) in std::mem::take(&mut parsed.skipped) {
+            warn!(source = %self.source.name, "{}: entry at line {line} skipped: {reason}", origin.url);
+            *self
+                .summary
+                .skipped
+                .entry("unreadable feed entry")
+                .or_default() += 1;
+        }
         for (item, warning) in feed::items(&mut parsed, origin, self.config, self.now) {
             if let Some(message) = warning {
                 warn!(source = %self.source.name, "{}: {message}", origin.url);

@@ -271,6 +271,37 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
 }
 
 #[test]
+fn one_unreadable_entry_is_skipped_and_counted_and_the_others_kept() {
+    // A summary typed `text/plain` (read as text), an RSS media title typed `text/html` (read
+    // as HTML), and content both out of line and typed `text` (unreadable: skipped).
+    let atom = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Mixed</title><id>urn:mixed</id>
+<updated>2026-02-10T00:00:00Z</updated>
+<entry><title>Plain summary</title><id>urn:1</id><link href="https://example.org/1"/>
+  <updated>2026-02-10T01:00:00Z</updated><summary type="text/plain">Read as text.</summary></entry>
+<entry><title>Unreadable</title><id>urn:2</id><link href="https://example.org/2"/>
+  <updated>2026-02-10T02:00:00Z</updated><content type="text" src="https://example.org/2.txt"/></entry>
+<entry><title>Ordinary</title><id>urn:3</id><link href="https://example.org/3"/>
+  <updated>2026-02-10T03:00:00Z</updated><summary>Fine.</summary></entry>
+</feed>"#;
+    let (addr, _up) = upstream::start(atom);
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    feed_source(&sandbox, "mixed", &format!("http://{addr}/mixed.xml"), "");
+    let summary = build::run(sandbox.config()).unwrap();
+    assert!(summary.failed.is_empty(), "{summary}");
+    assert_eq!(summary.new, 22, "{summary}");
+    assert_eq!(
+        summary.skipped.get("unreadable feed entry"),
+        Some(&1),
+        "{summary}"
+    );
+    let all = sandbox.feed("all", "atom");
+    assert!(content(entry(&all, "Plain summary")).contains("Read as text."));
+    entry(&all, "Ordinary");
+    assert!(all.entries.iter().all(|e| common::title(e) != "Unreadable"));
+}
+
+#[test]
 fn a_feed_entry_and_a_dump_item_with_the_same_url_are_one_item() {
     let (dir, addr) = corpus();
     std::fs::create_dir_all(dir.path().join("govkz/mfa-madrid")).unwrap();

@@ -378,6 +378,63 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
 }
 
 #[test]
+fn out_of_file_descriptors_sheds_idle_connections_and_logs_a_little() {
+    use std::io::{Read, Write};
+    let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
+    let log = sandbox.path("fd.log");
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 128 && exec {} serve --config {}",
+                env!("CARGO_BIN_EXE_govfeeds"),
+                sandbox.config_path().display()
+            ),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(30), || get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+    // 250 keep-alive clients, each with one request answered (or waiting), then idle.
+    let mut idle = Vec::new();
+    for _ in 0..250 {
+        let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+            continue;
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let _ = stream.write_all(b"GET /feeds/_health.atom HTTP/1.1\r\nHost: t\r\n\r\n");
+        let mut buf = [0u8; 2048];
+        let _ = stream.read(&mut buf);
+        idle.push(stream);
+    }
+    // A new reader is answered promptly all the same.
+    let started = Instant::now();
+    let (status, _) = get(addr, "/feeds/all.atom").expect("answered");
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    drop(idle);
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let log = std::fs::read_to_string(&log).unwrap();
+    let reports = log.matches("cannot accept connections").count();
+    assert!((1..=3).contains(&reports), "{reports} reports: {log}");
+    assert!(log.contains("Too many open files"), "{log}");
+    assert!(log.contains("accepting connections again"), "{log}");
+}
+
+#[test]
 fn talks_to_systemd_through_notify_socket() {
     use std::os::unix::net::UnixDatagram;
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);

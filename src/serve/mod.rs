@@ -26,8 +26,10 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tracing::warn;
 
+mod connections;
 mod pages;
 
+use self::connections::{AcceptErrors, Tracker};
 pub use self::pages::{Answer, KeptPage, Pages, RETRY_AFTER_SECS};
 
 use crate::render::Document;
@@ -233,7 +235,7 @@ fn cache_control(secs: i64) -> HeaderValue {
 pub type Response = http::Response<Full<Bytes>>;
 
 /// How long shutdown waits for open connections to finish their responses.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Serves HTTP/1.1 on `listener` until `shutdown` completes, then stops accepting and lets
 /// the open connections finish (at most [`DRAIN`]).
@@ -242,25 +244,30 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(30))
         .writev(true);
+    let connections = Tracker::new();
+    let stop = Shutdown::default();
+    let mut errors = AcceptErrors::default();
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    warn!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    let (wait, out_of_files) = errors.failed(&e, connections.count());
+                    if out_of_files {
+                        connections.shed();
+                    }
+                    tokio::time::sleep(wait).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
+        errors.accepted();
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -278,17 +285,28 @@ pub async fn serve(
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let mut guard = connections.open();
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let stop = stop.clone();
         tokio::spawn(async move {
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                () = guard.shed() => {}
+                () = stop.triggered() => {}
+            }
+            // Idle: closed now; busy: closed after its response.
+            connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        warn!("connections still open after {DRAIN:?}; closing them");
+    stop.trigger();
+    if !connections.drained(DRAIN).await {
+        warn!(
+            "{} connection(s) still open after {DRAIN:?}; closing them",
+            connections.count()
+        );
     }
 }
 

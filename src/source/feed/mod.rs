@@ -7,6 +7,8 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+mod salvage;
+
 use crate::config::Config;
 use crate::identity;
 use crate::item::{Enclosure, Item, date_or_now, local_midnight};
@@ -41,6 +43,8 @@ pub struct Parsed {
     pub base: Url,
     /// The feed's language: its own element, else the root's `xml:lang`.
     pub language: Option<String>,
+    /// Entries that could not be read, each with its line and why; the others were.
+    pub skipped: Vec<(usize, String)>,
 }
 
 /// The Atom 0.3 namespace, which feed-rs does not read: such feeds are mapped to Atom 1.0.
@@ -65,7 +69,7 @@ pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
 
 fn parse_document(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
     let root = |name| root_attribute(bytes, name);
-    let feed = if root("xmlns").as_deref() == Some(ATOM_03_NS) {
+    let (feed, skipped) = if root("xmlns").as_deref() == Some(ATOM_03_NS) {
         parse_feed(&atom03_as_atom10(bytes), origin)?
     } else {
         parse_feed(bytes, origin)?
@@ -78,6 +82,7 @@ fn parse_document(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
         feed,
         base,
         language,
+        skipped,
     })
 }
 
@@ -115,20 +120,34 @@ fn atom03_as_atom10(bytes: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<feed_rs::model::Feed, String> {
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(origin.base.as_str()))
-        .timestamp_parser(parse_timestamp)
-        .build();
-    parser.parse(bytes).map_err(|e| {
-        if super::looks_like_html(bytes) {
-            return "the response is an HTML page, not a feed".to_string();
-        }
-        match xml_error_position(bytes) {
-            Some((line, col, message)) => format!("not a valid feed: {line}:{col}: {message}"),
-            None => format!("not a valid feed: {e}"),
-        }
-    })
+/// A parsed feed and the entries skipped because they alone did not parse.
+type FeedAndSkipped = (feed_rs::model::Feed, Vec<(usize, String)>);
+
+fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<FeedAndSkipped, String> {
+    // A parser keeps state from one document to the next (and asserts it is clean): a new
+    // one for each.
+    let parse = |b: &[u8]| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(origin.base.as_str()))
+            .timestamp_parser(parse_timestamp)
+            .build()
+            .parse(b)
+    };
+    let error = match parse(bytes) {
+        Ok(feed) => return Ok((feed, Vec::new())),
+        Err(e) => e,
+    };
+    if super::looks_like_html(bytes) {
+        return Err("the response is an HTML page, not a feed".to_string());
+    }
+    if let Some((line, col, message)) = xml_error_position(bytes) {
+        return Err(format!("not a valid feed: {line}:{col}: {message}"));
+    }
+    // Well-formed, yet rejected: perhaps by one entry only.
+    match salvage::salvage(bytes, |b| parse(b).map_err(|e| e.to_string())) {
+        Some(salvaged) => Ok((salvaged.feed, salvaged.skipped)),
+        None => Err(format!("not a valid feed: {error}")),
+    }
 }
 
 /// A feed timestamp: the lenient RFC 2822 / RFC 3339 reading feed-rs uses, then the bare
