@@ -271,8 +271,8 @@ struct RawSite {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPaths {
-    state_dir: Option<String>,
-    output_dir: Option<String>,
+    state_dir: Option<Spanned<String>>,
+    output_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -337,6 +337,9 @@ struct RawFeedName {
 
 /// The feed id of the combined feed; no ministry may use it.
 pub const COMBINED_ID: &str = "all";
+
+/// The id and title of the feed of unattributed items when `[unattributed]` is left out.
+const DEFAULT_UNATTRIBUTED: (&str, &str) = ("other", "Other news");
 
 /// Query parameters ignored for identity when `[dedup]` does not say.
 const DEFAULT_IGNORE_PARAMS: &[&str] = &["lang", "utm_*"];
@@ -489,24 +492,23 @@ fn is_language_tag(tag: &str) -> bool {
 
 fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     let site = validate_site(ctx, raw.site)?;
-    let paths = Paths {
-        state_dir: ctx.resolve(raw.paths.state_dir.as_deref().unwrap_or("state")),
-        output_dir: ctx.resolve(raw.paths.output_dir.as_deref().unwrap_or("public")),
-    };
+    let paths = validate_paths(ctx, raw.paths)?;
     let max_items =
         usize::try_from(bounded(ctx, raw.feeds.max_items, 1..=10_000, 50)?).unwrap_or(50);
     let mut languages: Vec<String> = Vec::new();
     for lang in raw.feeds.languages.unwrap_or_default() {
         let tag = lang.get_ref();
-        if !(matches!(tag.len(), 2 | 3) && tag.bytes().all(|b| b.is_ascii_lowercase())) {
+        if !crate::language::is_iso_639_1(tag) {
             return Err(ctx.at(
                 &lang,
-                "expected a lower-case language code such as \"kk\", \"ru\" or \"en\"",
+                "expected a lower-case two-letter language code (ISO 639-1) such as \"kk\", \
+                 \"ru\" or \"en\"",
             ));
         }
-        if !languages.contains(tag) {
-            languages.push(tag.clone());
+        if languages.contains(tag) {
+            return Err(ctx.at(&lang, &format!("\"{tag}\" is listed twice")));
         }
+        languages.push(tag.clone());
     }
     let ignore_params = match raw.dedup.ignore_params {
         None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
@@ -542,6 +544,17 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     }
 
     let mut ids: HashSet<String> = HashSet::from([COMBINED_ID.to_string()]);
+    // The unattributed feed's id is taken first, so a ministry cannot take it unnoticed.
+    let unattributed = match raw.unattributed {
+        Some(u) => validate_feed_name(ctx, &u.id, u.title, &mut ids)?,
+        None => {
+            ids.insert(DEFAULT_UNATTRIBUTED.0.to_string());
+            FeedName {
+                id: DEFAULT_UNATTRIBUTED.0.into(),
+                title: DEFAULT_UNATTRIBUTED.1.into(),
+            }
+        }
+    };
     let mut ministries = Vec::new();
     for m in raw.ministries {
         let feed = validate_feed_name(ctx, &m.id, m.title, &mut ids)?;
@@ -570,14 +583,6 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 .collect(),
         });
     }
-    let unattributed = match raw.unattributed {
-        Some(u) => validate_feed_name(ctx, &u.id, u.title, &mut ids)?,
-        None => FeedName {
-            id: "other".into(),
-            title: "Other news".into(),
-        },
-    };
-
     for s in &sources {
         if let SourceKind::Feed {
             ministry: Some(m), ..
@@ -618,6 +623,39 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         ministries,
         unattributed,
     })
+}
+
+/// The state and output folders, made absolute; the state may not be inside the output,
+/// where a web server would serve the item store to anyone.
+fn validate_paths(ctx: &Ctx<'_>, raw: RawPaths) -> Result<Paths, ConfigError> {
+    let resolve = |value: &Option<Spanned<String>>, default| {
+        ctx.resolve(value.as_ref().map_or(default, |v| v.get_ref().as_str()))
+    };
+    let paths = Paths {
+        state_dir: resolve(&raw.state_dir, "state"),
+        output_dir: resolve(&raw.output_dir, "public"),
+    };
+    // Compared as written and, where they exist, with links resolved.
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let inside = paths.state_dir.starts_with(&paths.output_dir)
+        || real(&paths.state_dir).starts_with(real(&paths.output_dir));
+    if inside {
+        let span = raw
+            .state_dir
+            .as_ref()
+            .or(raw.output_dir.as_ref())
+            .map(Spanned::span);
+        return Err(ctx.error(
+            span,
+            &format!(
+                "state_dir {} is output_dir {} or inside it, so the item store would be published \
+                 with the feeds; expected folders side by side, such as \"state\" and \"public\"",
+                paths.state_dir.display(),
+                paths.output_dir.display()
+            ),
+        ));
+    }
+    Ok(paths)
 }
 
 /// A whole number in `range`, or `default` when absent.
@@ -874,8 +912,10 @@ fn validate_feed_name(
         return Err(ctx.at(
             id,
             &format!(
-                "duplicate feed id \"{}\" (\"{COMBINED_ID}\" is reserved for the combined feed)",
-                id.get_ref()
+                "duplicate feed id \"{}\" (\"{COMBINED_ID}\" is reserved for the combined feed, \
+                 and the [unattributed] feed's id, \"{}\" unless set, is taken too)",
+                id.get_ref(),
+                DEFAULT_UNATTRIBUTED.0
             ),
         ));
     }

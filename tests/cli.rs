@@ -195,3 +195,20 @@ fn a_double_star_glob_over_link_loops_finishes_and_reads_each_file_once() {
     assert!(stdout.contains("files: 2 read, 0 unchanged"), "{stdout}");
     assert!(stdout.contains("24 in store"), "{stdout}");
 }
+
+#[test]
+fn a_listen_address_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    sandbox.set_key("listen", &format!("\"{addr}\""));
+    let out = govfeeds(&["serve", "--config", sandbox.config_path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen on {addr} ([server] listen): Address already in use"
+        )),
+        "{stderr}"
+    );
+}

@@ -315,3 +315,51 @@ fn bundled_config_is_valid_and_documents_every_key() {
         assert!(documented, "key {key} has no comment in the bundled config");
     }
 }
+
+#[test]
+fn a_ministry_with_the_default_unattributed_id() {
+    // Without [unattributed], its feed is "other": a ministry of that id would merge with it.
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    sandbox.edit_config(
+        "[unattributed]\n# Feed id and title, as for a ministry. Optional: this is the default.\nid = \"other\"\ntitle = \"Other news\"",
+        "",
+    );
+    let err = error_for(&sandbox, "id = \"mti\"", "id = \"other\"");
+    assert_eq!(err.key.as_deref(), Some("ministry[1].id"), "{err}");
+    assert!(
+        err.to_string().contains("duplicate feed id \"other\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_language_that_is_not_one_or_is_listed_twice() {
+    case(
+        "languages = [\"kk\", \"ru\", \"en\"]",
+        "languages = [\"xx\", \"kk\"]",
+        "feeds.languages[0]",
+        "ISO 639-1",
+    );
+    case(
+        "languages = [\"kk\", \"ru\", \"en\"]",
+        "languages = [\"kk\", \"ru\", \"kk\"]",
+        "feeds.languages[2]",
+        "\"kk\" is listed twice",
+    );
+}
+
+#[test]
+fn the_state_inside_the_published_folder() {
+    for state in [
+        "../var/public",
+        "../var/public/state",
+        "../var/public/../public/x",
+    ] {
+        case(
+            "state_dir = \"../var/state\"",
+            &format!("state_dir = \"{state}\""),
+            "paths.state_dir",
+            "inside it, so the item store would be published",
+        );
+    }
+}

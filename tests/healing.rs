@@ -248,6 +248,9 @@ fn the_daemon_puts_back_a_published_file_deleted_or_changed_behind_its_back() {
         "not put back"
     );
     stop(child);
+    // The dump was read on every tick, and it did not change: said once, at the start.
+    let log = std::fs::read_to_string(sandbox.path("serve.log")).unwrap();
+    assert_eq!(log.matches("source read").count(), 1, "{log}");
 }
 
 /// Overwrites 8 KiB in the middle of the store's file with garbage.

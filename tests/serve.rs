@@ -236,15 +236,18 @@ async fn head_405_and_404() {
         assert_eq!(head.headers()[&name], get.headers()[&name], "{name}");
     }
     assert!(head.bytes().await.unwrap().is_empty());
-    assert_eq!(
-        client
-            .head(daemon.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    for path in ["/healthz", "/metrics", "/no/such/thing"] {
+        let get = client.get(daemon.url(path)).send().await.unwrap();
+        let head = client.head(daemon.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        let length = get.headers()[header::CONTENT_LENGTH].clone();
+        assert_eq!(head.headers()[header::CONTENT_LENGTH], length, "{path}");
+        assert_eq!(
+            length.to_str().unwrap(),
+            get.bytes().await.unwrap().len().to_string(),
+            "{path}"
+        );
+    }
 
     for method in [
         reqwest::Method::POST,

@@ -501,6 +501,8 @@ fn plain(status: StatusCode, body: &str) -> Response {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     let h = response.headers_mut();
+    // Said outright, so that a HEAD gets the length a GET would.
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
