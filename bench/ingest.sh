@@ -32,7 +32,7 @@ cold=$WALL
 cold_rss=$RSS
 read_items=$(grep -oP 'items: \K[0-9]+' "$work/out")
 
-snapshot() { find "$work/var" -type f ! -name '*-shm' -printf '%p %s %T@\n' | sort; }
+snapshot() { find "$work/var" -type f ! -name '*-shm' ! -name govfeeds.lock ! -name govfeeds.closed -printf '%p %s %T@\n' | sort; }
 snapshot > "$work/before"
 measure "2. unchanged build"
 unchanged=$WALL

@@ -267,7 +267,11 @@ pub fn run(config: Config) -> Result<Summary, BuildError> {
         .map_err(|e| BuildError::Task(e.to_string()))?;
     runtime.block_on(async {
         let engine = Arc::new(Engine::open(config)?);
-        engine.build_all().await
+        let summary = engine.build_all().await?;
+        if let Ok(engine) = Arc::try_unwrap(engine) {
+            engine.close()?;
+        }
+        Ok(summary)
     })
 }
 
@@ -344,6 +348,12 @@ impl Engine {
             stop: Shutdown::default(),
             version: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Closes the store (recording a clean close when nothing else has it open).
+    pub fn close(self) -> Result<(), BuildError> {
+        let store = self.store.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok(store.close()?)
     }
 
     /// The configuration this engine runs.

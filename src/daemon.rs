@@ -7,7 +7,7 @@
 //!
 //! A generation is one config at work: an [`Engine`], a task per source and a publisher
 //! task. Source runs only ingest; the publisher publishes what they committed, retries a
-//! publish that left documents behind (after 1 s, doubling up to its check interval), and
+//! publish that left documents behind (after 1 s, doubling up to 30 s), and
 //! every check interval ([`CHECK_INTERVAL`], or the most frequent source's interval) checks
 //! that the published files are still what it wrote. A store
 //! found damaged, deleted or replaced is opened again, as a new generation of the same config.
@@ -84,9 +84,12 @@ const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// behind: every minute, or as often as the most frequent source runs (at most every second).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The first retry of a publish that left documents behind; it doubles up to
-/// [`CHECK_INTERVAL`].
+/// The first retry of a publish that left documents behind; it doubles up to [`RETRY_MAX`].
 const RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// The longest wait between two retries of a publish that left documents behind (or the
+/// check interval, when shorter).
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Runs the daemon on `config` (read from `config_path`, which reloads read again): a first
 /// build, the listener, the schedules, until [`Control::Shutdown`]. Holds the state folder's
@@ -178,6 +181,8 @@ async fn run_locked(
     server_stop.trigger();
     let generation = daemon.generation.take();
     let runs = async {
+        // The page readers go first, so the store closes cleanly.
+        daemon.state.pages.store(None);
         if let Some(generation) = generation {
             generation.stop().await;
         }
@@ -564,13 +569,19 @@ impl Generation {
         Generation { engine, tasks }
     }
 
-    /// Asks runs and the publisher to stop, and waits for them (at most [`SHUTDOWN_GRACE`]).
+    /// Asks runs and the publisher to stop, waits for them (at most [`SHUTDOWN_GRACE`]) and
+    /// closes the store.
     async fn stop(mut self) {
         self.engine.stop_request().trigger();
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
             warn!("in-flight runs did not finish in {SHUTDOWN_GRACE:?}; abandoning them");
             self.tasks.abort_all();
+        }
+        if let Ok(engine) = Arc::try_unwrap(self.engine)
+            && let Err(e) = engine.close()
+        {
+            warn!("closing the item store: {e}");
         }
     }
 }
@@ -644,7 +655,7 @@ async fn publish_loop(
                 failures = failures.saturating_add(1);
                 RETRY_BASE
                     .saturating_mul(1 << failures.saturating_sub(1).min(16))
-                    .min(check)
+                    .min(RETRY_MAX.min(check))
             } else {
                 failures = 0;
                 check

@@ -771,7 +771,7 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
 
     // Everything rendered from scratch is byte for byte what the partial publishes left.
     let public = sandbox.path("var/public");
-    let before: Vec<_> = walk(&public)
+    let before: Vec<_> = common::walk(&public)
         .into_iter()
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
@@ -782,19 +782,4 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
     for (path, bytes) in before {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
     }
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }

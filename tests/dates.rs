@@ -190,13 +190,7 @@ async fn a_store_holding_impossible_dates_is_repaired_on_upgrade_and_serves() {
 
     // The server starts, and every item page answers, dated or not.
     let daemon = Daemon::start(&sandbox).await;
-    let pages: Vec<String> = conn
-        .prepare("SELECT page FROM item")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let pages = common::item_pages(&db);
     for page in pages {
         let response = common::raw_client()
             .get(daemon.url(&format!("/items/{page}.html")))

@@ -7,10 +7,10 @@ mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::Sandbox;
 use common::disk::{self, Tmpfs};
+use common::{Sandbox, http_get, wait_until};
 use govfeeds::build;
 
 /// A dump of `n` Foreign Affairs items (news ids from `first`) and one of a new entity.
@@ -146,27 +146,6 @@ fn spawn_serve(sandbox: &Sandbox) -> Child {
         .unwrap()
 }
 
-fn http(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .ok()?;
-    let response = client.get(format!("http://{addr}{path}")).send().ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.text().ok()?))
-}
-
-fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 /// A sandbox served on a free port, its dump read every second.
 fn served_sandbox() -> (Sandbox, std::net::SocketAddr) {
     let sandbox = Sandbox::new(&["seed.txt"]);
@@ -194,34 +173,41 @@ fn the_daemon_retries_a_full_disk_until_the_feeds_match_the_store() {
         return;
     };
     let child = spawn_serve(&sandbox);
-    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
-        .is_some_and(|(s, _)| s == 200)));
+    assert!(wait_until(Duration::from_secs(30), || http_get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
 
     tmpfs.fill(16 * 1024);
     std::fs::write(sandbox.path("config/dumps/001.txt"), news(30, 9000)).unwrap();
     // The next run ingests them; the publish fails on the disk and says so.
     let mut health = String::new();
     assert!(
-        wait_for(Duration::from_secs(20), || {
-            health = http(addr, "/healthz").map(|(_, b)| b).unwrap_or_default();
+        wait_until(Duration::from_secs(20), || {
+            health = http_get(addr, "/healthz")
+                .map(|(_, b)| b)
+                .unwrap_or_default();
             health.contains("not converged")
         }),
         "{health}"
     );
     assert!(health.contains("No space left on device"), "{health}");
-    assert_eq!(http(addr, "/healthz").unwrap().0, 503);
+    assert_eq!(http_get(addr, "/healthz").unwrap().0, 503);
     // Readers are served the new feeds from memory meanwhile.
-    let (status, all) = http(addr, "/feeds/all.rss").unwrap();
+    let (status, all) = http_get(addr, "/feeds/all.rss").unwrap();
     assert_eq!((status, all.matches("<item>").count()), (200, 50));
-    assert_eq!(http(addr, "/feeds/brand-new-akimat.atom").unwrap().0, 200);
+    assert_eq!(
+        http_get(addr, "/feeds/brand-new-akimat.atom").unwrap().0,
+        200
+    );
 
     // Space returns: the retries publish everything, with no new change to prompt them.
     tmpfs.free();
     assert!(
-        wait_for(Duration::from_secs(30), || http(addr, "/healthz")
+        wait_until(Duration::from_secs(30), || http_get(addr, "/healthz")
             .is_some_and(|(s, _)| s == 200)),
         "{:?}",
-        http(addr, "/healthz")
+        http_get(addr, "/healthz")
     );
     assert_eq!(items(&sandbox, "all", "rss"), 50);
     assert_eq!(items(&sandbox, "brand-new-akimat", "atom"), 1);
@@ -233,13 +219,15 @@ fn the_daemon_retries_a_full_disk_until_the_feeds_match_the_store() {
 fn the_daemon_puts_back_a_published_file_deleted_or_changed_behind_its_back() {
     let (sandbox, addr) = served_sandbox();
     let child = spawn_serve(&sandbox);
-    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
-        .is_some_and(|(s, _)| s == 200)));
+    assert!(wait_until(Duration::from_secs(30), || http_get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
     let mfa = std::fs::read(sandbox.feed_path("mfa", "rss")).unwrap();
     std::fs::remove_file(sandbox.feed_path("mfa", "rss")).unwrap();
     std::fs::write(sandbox.feed_path("all", "atom"), "<feed/>").unwrap();
     assert!(
-        wait_for(Duration::from_secs(10), || {
+        wait_until(Duration::from_secs(10), || {
             let entries = std::fs::read_to_string(sandbox.feed_path("all", "atom"))
                 .map(|t| t.matches("<entry>").count());
             std::fs::read(sandbox.feed_path("mfa", "rss")).is_ok_and(|b| b == mfa)
@@ -302,8 +290,10 @@ fn a_damaged_store_stops_build_and_serve_with_what_to_do() {
 fn a_store_deleted_or_replaced_under_the_daemon_is_opened_again() {
     let (sandbox, addr) = served_sandbox();
     let child = spawn_serve(&sandbox);
-    assert!(wait_for(Duration::from_secs(30), || http(addr, "/healthz")
-        .is_some_and(|(s, _)| s == 200)));
+    assert!(wait_until(Duration::from_secs(30), || http_get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
     let db = sandbox.path("var/state/govfeeds.sqlite3");
     let count = |path: &std::path::Path| -> i64 {
         rusqlite::Connection::open(path)
@@ -316,12 +306,12 @@ fn a_store_deleted_or_replaced_under_the_daemon_is_opened_again() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     assert!(
-        wait_for(Duration::from_secs(30), || db.exists() && count(&db) == 20),
+        wait_until(Duration::from_secs(30), || db.exists() && count(&db) == 20),
         "no new store"
     );
     std::fs::write(sandbox.path("config/dumps/001.txt"), news(3, 9000)).unwrap();
-    assert!(wait_for(Duration::from_secs(30), || count(&db) == 24));
-    assert!(wait_for(Duration::from_secs(10), || http(
+    assert!(wait_until(Duration::from_secs(30), || count(&db) == 24));
+    assert!(wait_until(Duration::from_secs(10), || http_get(
         addr,
         "/feeds/all.atom"
     )
@@ -350,12 +340,15 @@ fn a_store_deleted_or_replaced_under_the_daemon_is_opened_again() {
     }
     std::fs::rename(&backup, &db).unwrap();
     assert!(
-        wait_for(Duration::from_secs(30), || http(addr, "/feeds/all.atom")
-            .is_some_and(|(_, b)| b.contains("Restored from backup"))),
+        wait_until(Duration::from_secs(30), || http_get(
+            addr,
+            "/feeds/all.atom"
+        )
+        .is_some_and(|(_, b)| b.contains("Restored from backup"))),
         "the restored store is not served: {}",
         std::fs::read_to_string(sandbox.path("serve.log")).unwrap()
     );
-    assert_eq!(http(addr, "/healthz").map(|(s, _)| s), Some(200));
+    assert_eq!(http_get(addr, "/healthz").map(|(s, _)| s), Some(200));
     stop(child);
     let log = std::fs::read_to_string(sandbox.path("serve.log")).unwrap();
     assert!(

@@ -265,3 +265,28 @@ async fn the_daemon_picks_up_upstream_changes_and_reports_failures() {
     );
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_slower_than_its_schedule_stays_healthy_while_it_succeeds() {
+    let (addr, upstream) = upstream::start(SEED);
+    // Every second, and each poll takes 3 s.
+    let sandbox = polled(addr, "* * * * * *", &[("timeout_secs", "10")]);
+    let daemon = Daemon::start(&sandbox).await;
+    upstream.lock().unwrap().mode = Mode::Slow(Duration::from_secs(3));
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    while started.elapsed() < Duration::from_secs(12) {
+        let r = common::raw_client()
+            .get(daemon.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        answers.push((r.status().as_u16(), r.text().await.unwrap()));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let polls = upstream.lock().unwrap().requests.len();
+    assert!(polls >= 3, "{polls} polls");
+    let unhealthy: Vec<_> = answers.iter().filter(|(s, _)| *s != 200).collect();
+    assert!(unhealthy.is_empty(), "{unhealthy:?}");
+    daemon.stop().await;
+}

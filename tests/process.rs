@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, parse_feed};
+use common::{Sandbox, exit_within, http_get, parse_feed, wait_until};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -37,28 +37,6 @@ fn spawn(sandbox: &Sandbox, command: &str, log: &Path) -> Child {
         .unwrap()
 }
 
-/// GETs `path` with a short timeout; `None` when nothing answers.
-fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .ok()?;
-    let r = client.get(format!("http://{addr}{path}")).send().ok()?;
-    let status = r.status().as_u16();
-    Some((status, r.text().ok()?))
-}
-
-fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if ready() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 fn serve_sandbox(dumps: &[&str]) -> (Sandbox, SocketAddr) {
     let sandbox = Sandbox::new(dumps);
     let port = free_port();
@@ -71,7 +49,7 @@ fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
     let log = sandbox.path("serve.log");
     let mut child = spawn(&sandbox, "serve", &log);
-    assert!(wait_until(Duration::from_secs(30), || get(
+    assert!(wait_until(Duration::from_secs(30), || http_get(
         addr, "/healthz"
     )
     .is_some_and(|(s, _)| s == 200)));
@@ -88,7 +66,7 @@ fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
             .unwrap()
             .contains("reload rejected")
     }));
-    let (status, body) = get(addr, "/feeds/all.atom").unwrap();
+    let (status, body) = http_get(addr, "/feeds/all.atom").unwrap();
     assert_eq!((status, body.matches("<entry>").count()), (200, 20));
     assert!(child.try_wait().unwrap().is_none(), "still running");
 
@@ -97,21 +75,11 @@ fn sighup_with_a_broken_config_keeps_serving_and_sigterm_exits_promptly() {
     sandbox.add_dump("update.txt");
     signal(&child, "HUP");
     assert!(wait_until(Duration::from_secs(10), || {
-        get(addr, "/feeds/all.atom").is_some_and(|(_, b)| b.matches("<entry>").count() == 24)
+        http_get(addr, "/feeds/all.atom").is_some_and(|(_, b)| b.matches("<entry>").count() == 24)
     }));
 
-    let stopping = Instant::now();
     signal(&child, "TERM");
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(10),
-            "did not exit within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(10), "after SIGTERM");
     assert_eq!(status.code(), Some(0));
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("stopped"), "{log}");
@@ -122,7 +90,7 @@ fn a_second_process_on_the_same_state_exits_at_once_naming_the_holder() {
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
     let log = sandbox.path("serve.log");
     let mut first = spawn(&sandbox, "serve", &log);
-    assert!(wait_until(Duration::from_secs(30), || get(
+    assert!(wait_until(Duration::from_secs(30), || http_get(
         addr, "/healthz"
     )
     .is_some_and(|(s, _)| s == 200)));
@@ -151,7 +119,7 @@ fn a_second_process_on_the_same_state_exits_at_once_naming_the_holder() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(get(addr, "/healthz").map(|(s, _)| s), Some(200));
+    assert_eq!(http_get(addr, "/healthz").map(|(s, _)| s), Some(200));
     signal(&first, "TERM");
     assert!(first.wait().unwrap().success());
     // Released with the process: a build now runs.
@@ -301,7 +269,7 @@ fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
     // A clean restart of the daemon: it comes up and ends with the last version of everything,
     // published as a fresh render of the store would publish it.
     let mut child = spawn(&sandbox, "serve", &log);
-    assert!(wait_until(Duration::from_secs(60), || get(
+    assert!(wait_until(Duration::from_secs(60), || http_get(
         addr, "/healthz"
     )
     .is_some_and(|(s, _)| s == 200)));
@@ -337,7 +305,7 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
     synthetic_dump(&dump, 12_000, 0);
     let started = Instant::now();
     let mut child = spawn(&sandbox, "serve", &log);
-    assert!(wait_until(Duration::from_secs(120), || get(
+    assert!(wait_until(Duration::from_secs(120), || http_get(
         addr, "/metrics"
     )
     .is_some()));
@@ -349,25 +317,19 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
         synthetic_dump(&dump, 12_000, round + 1);
         let mut child = spawn(&sandbox, "serve", &log);
         std::thread::sleep(ready.mul_f64(fraction));
-        let stopping = Instant::now();
         signal(&child, "TERM");
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                stopping.elapsed() < Duration::from_secs(5),
-                "round {round}: still running 5 s after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = exit_within(
+            &mut child,
+            Duration::from_secs(5),
+            &format!("round {round}"),
+        );
         assert_eq!(status.code(), Some(0), "round {round}");
         let (versions, _) = check_state(&sandbox);
         assert_eq!(versions.len(), 12_000);
     }
     // The next start goes on from the last checkpoint and ends with everything.
     let mut child = spawn(&sandbox, "serve", &log);
-    assert!(wait_until(Duration::from_secs(120), || get(
+    assert!(wait_until(Duration::from_secs(120), || http_get(
         addr, "/healthz"
     )
     .is_some_and(|(s, _)| s == 200)));
@@ -396,7 +358,7 @@ fn out_of_file_descriptors_sheds_idle_connections_and_logs_a_little() {
         .stderr(File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(30), || get(
+    assert!(wait_until(Duration::from_secs(30), || http_get(
         addr, "/healthz"
     )
     .is_some_and(|(s, _)| s == 200)));
@@ -416,7 +378,7 @@ fn out_of_file_descriptors_sheds_idle_connections_and_logs_a_little() {
     }
     // A new reader is answered promptly all the same.
     let started = Instant::now();
-    let (status, _) = get(addr, "/feeds/all.atom").expect("answered");
+    let (status, _) = http_get(addr, "/feeds/all.atom").expect("answered");
     assert_eq!(status, 200);
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -464,7 +426,7 @@ fn talks_to_systemd_through_notify_socket() {
     };
     receive_until("READY=1", &mut messages);
     // Ready means serving.
-    assert_eq!(get(addr, "/healthz").unwrap().0, 200);
+    assert_eq!(http_get(addr, "/healthz").unwrap().0, 200);
     assert!(
         messages.contains("STATUS=serving 66 documents"),
         "{messages}"

@@ -453,14 +453,8 @@ async fn concurrent_page_requests_share_one_render_and_never_queue_for_long() {
 
     // 1,070 distinct item pages at once: each answered at once or told to come back, with
     // a bounded number of threads.
-    let conn = rusqlite::Connection::open(sandbox.path("var/state/govfeeds.sqlite3")).unwrap();
-    let pages: Vec<String> = conn
-        .prepare("SELECT page FROM item")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let db = sandbox.path("var/state/govfeeds.sqlite3");
+    let pages = common::item_pages(&db);
     let requests = pages.iter().map(|page| {
         let (client, url) = (client.clone(), daemon.url(&format!("/items/{page}.html")));
         tokio::spawn(async move {

@@ -399,7 +399,7 @@ async fn every_served_document_keeps_the_validator_rules() {
     let public = sandbox.path("var/public");
     let mut checked = BTreeMap::new();
     let mut item_links = BTreeSet::new();
-    for entry in walk(&public) {
+    for entry in common::walk(&public) {
         let path = entry
             .strip_prefix(&public)
             .unwrap()
@@ -467,21 +467,6 @@ async fn every_served_document_keeps_the_validator_rules() {
         "synthetic titles carry <script>, shown as text"
     );
     daemon.stop().await;
-}
-
-/// Every file under `dir`, recursively.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

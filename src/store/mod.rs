@@ -11,6 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
+mod integrity;
 mod published;
 
 pub use self::published::{Changes, FeedChange, Pending, PublishRecord, PublishedDoc, Target};
@@ -108,18 +109,13 @@ pub struct Store {
     path: PathBuf,
     /// Device and inode of the file opened, to notice it being deleted or replaced.
     file_id: (u64, u64),
+    /// Whether this is the writer (not a read-only connection).
+    writer: bool,
 }
 
 impl Drop for Store {
-    /// When the file was deleted or replaced while open, empties this connection's
-    /// write-ahead log before closing: the next connection to the path would otherwise replay
-    /// the old file's log into the new file.
     fn drop(&mut self) {
-        if self.check_file().is_err() {
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        }
+        self.empty_log_if_gone();
     }
 }
 
@@ -262,10 +258,12 @@ const ITEM_COLUMNS: &str = "guid, guid_is_permalink, link, entity, feed, title, 
 
 impl Store {
     /// Opens (creating if needed) the store in `state_dir`, checks its integrity
-    /// (`PRAGMA quick_check`) and applies pending migrations.
+    /// (`PRAGMA quick_check`, unless the file is as the last clean close left it) and applies
+    /// pending migrations.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let path = state_dir.join(DB_FILE);
         let err = |source| StoreError::sqlite(&path, source);
+        let clean = integrity::closed_cleanly(&path);
         let mut conn = Connection::open(&path).map_err(err)?;
         let file_id = file_id(&path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -280,16 +278,32 @@ impl Store {
         // over that index): 32 MiB, used only as the database grows.
         conn.pragma_update(None, "cache_size", -32768)
             .map_err(err)?;
-        quick_check(&conn).map_err(|detail| StoreError::Damaged {
-            path: path.clone(),
-            detail,
-        })?;
+        if !clean {
+            integrity::quick_check(&conn).map_err(|detail| StoreError::Damaged {
+                path: path.clone(),
+                detail,
+            })?;
+        }
         migrate(&mut conn).map_err(err)?;
         Ok(Store {
             conn,
             path,
             file_id,
+            writer: true,
         })
+    }
+
+    /// Closes the store. The writer, when it is the last connection, records the clean
+    /// close, so that the next open can skip the integrity check.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        let gone = self.empty_log_if_gone();
+        let memory = Connection::open_in_memory().map_err(|e| self.err(e))?;
+        let conn = std::mem::replace(&mut self.conn, memory);
+        conn.close().map_err(|(_, e)| self.err(e))?;
+        if self.writer && !gone {
+            integrity::record_close(&self.path);
+        }
+        Ok(())
     }
 
     /// Opens an existing store read-only, as the server does beside the builds. Never
@@ -309,6 +323,7 @@ impl Store {
             conn,
             path,
             file_id,
+            writer: false,
         })
     }
 
@@ -337,6 +352,19 @@ impl Store {
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::sqlite(&self.path, source)
+    }
+
+    /// When the file was deleted or replaced while open, empties this connection's
+    /// write-ahead log before it closes: the next connection to the path would otherwise replay
+    /// the old file's log into the new file. Whether it was gone.
+    fn empty_log_if_gone(&self) -> bool {
+        let gone = self.check_file().is_err();
+        if gone {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+        gone
     }
 
     /// Starts a batch: everything stored through it lands in one transaction, or in several
@@ -815,22 +843,6 @@ fn file_id(path: &Path) -> rusqlite::Result<(u64, u64)> {
         )
     })?;
     Ok((meta.dev(), meta.ino()))
-}
-
-/// `PRAGMA quick_check`: `Err` with what it found when the file is damaged.
-fn quick_check(conn: &Connection) -> Result<(), String> {
-    let mut stmt = conn
-        .prepare("PRAGMA quick_check(5)")
-        .map_err(|e| e.to_string())?;
-    let findings = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| e.to_string())?;
-    if findings == ["ok"] {
-        Ok(())
-    } else {
-        Err(format!("quick_check: {}", findings.join("; ")))
-    }
 }
 
 /// The schema version that gave items pages: the items stored before it get theirs then.

@@ -260,3 +260,72 @@ impl Daemon {
         result.expect("task").expect("clean exit");
     }
 }
+
+/// GETs `http://{addr}{path}` (blocking, 5 s at most); `None` when nothing answers.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let response = client.get(format!("http://{addr}{path}")).send().ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().ok()?))
+}
+
+/// Calls `done` every 50 ms until it says yes (`true`) or `limit` passes (`false`).
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// Waits for `child` to exit, at most `limit`; panics naming `what` if it is still running.
+pub fn exit_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{what}: still running after {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Every file under `dir`, recursively, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The page name of every item in the store at `db`.
+pub fn item_pages(db: &Path) -> Vec<String> {
+    rusqlite::Connection::open(db)
+        .expect("open store")
+        .prepare("SELECT page FROM item")
+        .expect("select")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .map(|row| row.expect("row"))
+        .collect()
+}
