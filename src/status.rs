@@ -64,6 +64,10 @@ pub struct Status {
 /// How many schedule intervals a source may go without success before it is unhealthy.
 pub const HEALTH_INTERVALS: i32 = 3;
 
+/// How long a run may go on before it counts as stuck (when that is longer than
+/// [`HEALTH_INTERVALS`] periods): a run that became slower than its schedule is not a fault.
+pub const STUCK_RUN: Duration = Duration::minutes(15);
+
 impl Status {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -196,8 +200,9 @@ impl Status {
     ///
     /// A source whose runs succeed is healthy as long as it runs: at most
     /// [`HEALTH_INTERVALS`] periods pass between the end of one run and the start of the next,
-    /// and no run lasts longer, a period being its schedule's interval or, when longer, its
-    /// last run's duration. A failing source is unhealthy once its last success is that old.
+    /// a period being its schedule's interval or, when longer, its last run's duration; and no
+    /// run goes on longer than that or [`STUCK_RUN`], whichever is longer. A failing source is
+    /// unhealthy once its last success is [`HEALTH_INTERVALS`] periods old.
     pub fn health(&self, now: DateTime<Utc>) -> Result<(), Vec<String>> {
         let inner = self.lock();
         let mut problems = Vec::new();
@@ -370,14 +375,11 @@ fn source_problem(name: &str, h: &SourceHealth, now: DateTime<Utc>) -> Option<St
         });
     }
     match h.running_since {
-        Some(start) => (now - start > allowed).then(|| {
+        Some(start) => (now - start > allowed.max(STUCK_RUN)).then(|| {
             format!(
-                "source {name}: its run started at {} is still going ({}s, more than {} times \
-                 its period of {}s)",
+                "source {name}: its run started at {} is still going after {}s",
                 ago(start),
                 (now - start).num_seconds(),
-                HEALTH_INTERVALS,
-                period.num_seconds()
             )
         }),
         None => (now - success > allowed).then(|| {
@@ -502,6 +504,11 @@ mod tests {
             problems[0].starts_with("source slow: no run since"),
             "{problems:?}"
         );
+        // A run that goes on and on: stuck after 15 minutes.
+        status.source_started("slow", now);
+        assert_eq!(status.health(now + Duration::minutes(14)), Ok(()));
+        let problems = status.health(now + Duration::minutes(16)).unwrap_err();
+        assert!(problems[0].contains("still going after"), "{problems:?}");
         // A failure after a success: unhealthy only once the success is 3 periods old.
         status.source_ran("slow", Err("boom".into()), now, Duration::seconds(5));
         assert_eq!(status.health(now + Duration::seconds(10)), Ok(()));
