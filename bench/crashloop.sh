@@ -6,7 +6,7 @@
 #    (default 100), restarting each time. Every round has work to do: round r retitles every
 #    item that has a source URL ("v<r>: ..."), so a run that gets through updates them all and
 #    renders every feed again. After every kill the database passes PRAGMA integrity_check,
-#    what changed is a prefix of the dump (the ingest commits every 5,000 entries: the items at
+#    what changed is a prefix of the dump (the ingest commits every 5 s of work: the items at
 #    version r come first, all the others are as they were) and every feed file parses.
 # 2. A full disk (root only: a tmpfs on output_dir): a new version arrives while the disk
 #    holding the feeds has 64 KiB left; `build` exits 1 saying what is not published, the

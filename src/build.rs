@@ -2,7 +2,7 @@
 //! store, then publish what the changes reach ([`crate::publish`]). `govfeeds build` runs
 //! every source once; `serve` runs each on its schedule.
 //!
-//! An ingest commits every [`CHECKPOINT_ITEMS`] items, marking the feeds its items reach
+//! An ingest commits every [`CHECKPOINT_EVERY`] of work, marking the feeds its items reach
 //! pending in the same transaction; so a run that is stopped or killed keeps its work up to the
 //! last checkpoint, and whatever it committed is published by the next publish.
 
@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sha2::{Digest, Sha256};
@@ -31,9 +31,11 @@ use crate::store::{
     Target,
 };
 
-/// Items stored per transaction: an interrupted ingest keeps its work up to the last
-/// checkpoint, and the next run goes on from there (items it stored again are unchanged).
-pub const CHECKPOINT_ITEMS: usize = 5_000;
+/// How much work one transaction holds at most: an interrupted ingest keeps its work up to
+/// the last checkpoint, and the next run goes on from there (items it stores again are
+/// unchanged). Longer would lose more to an interruption; shorter costs a bulk ingest dearly,
+/// as every commit writes the index pages it touched again.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 /// What a build did, for the summary and for tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -493,7 +495,7 @@ impl Engine {
     }
 
     /// Ingests a prepared input on a blocking thread (in transactions of at most
-    /// [`CHECKPOINT_ITEMS`] items), and records the source's outcome. A stop request ends it
+    /// [`CHECKPOINT_EVERY`] of work), and records the source's outcome. A stop request ends it
     /// at the next item, keeping what was committed.
     pub async fn ingest(
         self: &Arc<Self>,
@@ -705,8 +707,8 @@ struct Ingest<'a> {
     failure: Option<SourceFailure>,
     /// Changes since the last checkpoint.
     changes: Changes,
-    /// Items stored since the last checkpoint.
-    uncommitted: usize,
+    /// When the last checkpoint was made (or the ingest began).
+    checkpointed: Instant,
     /// Whether a checkpoint committed changed items.
     committed: bool,
 }
@@ -725,7 +727,7 @@ impl<'a> Ingest<'a> {
             summary: Summary::default(),
             failure: None,
             changes: Changes::default(),
-            uncommitted: 0,
+            checkpointed: Instant::now(),
             committed: false,
         }
     }
@@ -764,7 +766,7 @@ impl<'a> Ingest<'a> {
         batch.mark_pending(&self.changes)?;
         batch.checkpoint()?;
         self.committed |= !std::mem::take(&mut self.changes).is_empty();
-        self.uncommitted = 0;
+        self.checkpointed = Instant::now();
         Ok(())
     }
 
@@ -951,8 +953,7 @@ impl<'a> Ingest<'a> {
             }
             Outcome::Unchanged => self.summary.unchanged += 1,
         }
-        self.uncommitted += 1;
-        if self.uncommitted >= CHECKPOINT_ITEMS {
+        if self.checkpointed.elapsed() >= CHECKPOINT_EVERY {
             self.checkpoint(batch)?;
         }
         Ok(())
