@@ -610,8 +610,10 @@ async fn publish_loop(
 ) {
     let stop = engine.stop_request().clone();
     let check = check_interval(engine.config());
-    let mut failures = 0u32;
-    let mut next_check = tokio::time::Instant::now() + check;
+    // A first build that left documents behind is retried as soon as any failed publish.
+    let mut failures = u32::from(state.status.documents_behind() > 0);
+    let first = if failures > 0 { RETRY_BASE } else { check };
+    let mut next_check = tokio::time::Instant::now() + first;
     loop {
         let wake = tokio::select! {
             () = nudge.notified() => Wake::Nudged,

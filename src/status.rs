@@ -165,6 +165,11 @@ impl Status {
         inner.last_build_error = Some(error);
     }
 
+    /// Documents the last publish left behind.
+    pub fn documents_behind(&self) -> u64 {
+        self.lock().documents_behind
+    }
+
     /// Records that the store cannot be used (`Some`), or can again (`None`).
     pub fn store_problem(&self, problem: Option<String>) {
         self.lock().store_problem = problem;

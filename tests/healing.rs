@@ -213,6 +213,33 @@ fn the_daemon_retries_a_full_disk_until_the_feeds_match_the_store() {
     assert_eq!(items(&sandbox, "brand-new-akimat", "atom"), 1);
     stop(child);
     assert_converged(&sandbox);
+
+    // Started on a full disk with new items: the first build cannot publish them either, and
+    // is retried within seconds of space returning (as any failed publish is), though the
+    // source runs hourly and the files are checked every minute only.
+    sandbox.set_key("schedule", "\"0 * * * *\"");
+    tmpfs.fill(16 * 1024);
+    std::fs::write(sandbox.path("config/dumps/002.txt"), news(30, 9500)).unwrap();
+    let child = spawn_serve(&sandbox);
+    assert!(
+        wait_until(Duration::from_secs(30), || http_get(addr, "/healthz")
+            .is_some_and(|(s, b)| s == 503 && b.contains("not converged"))),
+        "{:?}",
+        http_get(addr, "/healthz")
+    );
+    tmpfs.free();
+    let freed = std::time::Instant::now();
+    assert!(wait_until(Duration::from_secs(30), || http_get(
+        addr, "/healthz"
+    )
+    .is_some_and(|(s, _)| s == 200)));
+    assert!(
+        freed.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        freed.elapsed()
+    );
+    stop(child);
+    assert_converged(&sandbox);
 }
 
 #[test]
