@@ -5,12 +5,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::disk::{self, Tmpfs};
-use common::{Sandbox, http_get, wait_until};
+use common::{Running, Sandbox, http_get, wait_until};
 use govfeeds::build;
 
 /// A dump of `n` Foreign Affairs items (news ids from `first`) and one of a new entity.
@@ -136,14 +136,16 @@ fn a_published_file_deleted_or_changed_is_published_again_by_the_next_build() {
     assert_converged(&sandbox);
 }
 
-fn spawn_serve(sandbox: &Sandbox) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_govfeeds"))
-        .args(["serve", "--config", sandbox.config_path().to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(sandbox.path("serve.log")).unwrap())
-        .spawn()
-        .unwrap()
+fn spawn_serve(sandbox: &Sandbox) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+            .args(["serve", "--config", sandbox.config_path().to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(sandbox.path("serve.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// A sandbox served on a free port, its dump read every second.
@@ -159,7 +161,7 @@ fn served_sandbox() -> (Sandbox, std::net::SocketAddr) {
     (sandbox, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-fn stop(mut child: Child) {
+fn stop(mut child: Running) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

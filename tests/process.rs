@@ -6,10 +6,10 @@ mod common;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, exit_within, http_get, parse_feed, wait_until};
+use common::{Running, Sandbox, exit_within, http_get, parse_feed, wait_until};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -19,7 +19,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn signal(child: &Child, name: &str) {
+fn signal(child: &Running, name: &str) {
     let status = Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
         .status()
@@ -27,14 +27,16 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
-fn spawn(sandbox: &Sandbox, command: &str, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_govfeeds"))
-        .args([command, "--config", sandbox.config_path().to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+fn spawn(sandbox: &Sandbox, command: &str, log: &Path) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_govfeeds"))
+            .args([command, "--config", sandbox.config_path().to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn serve_sandbox(dumps: &[&str]) -> (Sandbox, SocketAddr) {
@@ -352,6 +354,7 @@ fn out_of_file_descriptors_sheds_idle_connections_and_logs_a_little() {
         .stdout(Stdio::null())
         .stderr(File::create(&log).unwrap())
         .spawn()
+        .map(Running)
         .unwrap();
     assert!(wait_until(Duration::from_secs(30), || http_get(
         addr, "/healthz"
@@ -407,6 +410,7 @@ fn talks_to_systemd_through_notify_socket() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Running)
         .unwrap();
     let mut messages = String::new();
     let receive_until = |needle: &str, messages: &mut String| {
