@@ -88,6 +88,11 @@ fn a_publish_that_failed_on_a_full_disk_is_redone_by_the_next_build() {
     assert_eq!(items(&sandbox, "brand-new-akimat", "json"), 1);
     let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
     assert!(index.contains("brand-new-akimat"));
+    // Operators subscribed to the health feed heard of it, and of its end.
+    let health = sandbox.feed("_health", "atom");
+    let titles: Vec<_> = health.entries.iter().map(common::title).collect();
+    assert_eq!(titles, ["publishing recovered", "publishing is failing"]);
+    assert!(common::content(&health.entries[1]).contains("No space left on device"));
     assert_converged(&sandbox);
 }
 

@@ -23,7 +23,8 @@ use crate::gate;
 use crate::render::{self, Document, FeedInfo, RenderError};
 use crate::shutdown::Shutdown;
 use crate::store::{
-    Changes, FeedChange, Pending, PublishRecord, PublishedDoc, Store, StoreError, Target,
+    Changes, FeedChange, NewHealthEvent, Pending, PublishRecord, PublishedDoc, Store, StoreError,
+    Target,
 };
 
 /// What a publish did.
@@ -203,6 +204,7 @@ fn run(
     expected.extend(render::site_paths());
     // When stopped, only what was done is recorded; the rest stays pending.
     if !publish.report.stopped {
+        publish.health()?;
         let site = render::site_documents(store, config, &infos, publish.created);
         publish.target(Target::Site, site);
         if complete {
@@ -252,7 +254,41 @@ fn behind(pending: &[Pending], feeds: &[(String, u64)], config: &Config) -> Behi
     }
 }
 
+/// The source name of publishing's own events in the health feed.
+pub const HEALTH_SOURCE: &str = "publishing";
+
 impl Publish<'_> {
+    /// Tells the health feed when publishing starts failing (a document of a feed could not
+    /// be published) and when it recovers, before the health feed is rendered.
+    fn health(&mut self) -> Result<(), StoreError> {
+        let failing = self.report.errors.first();
+        let was = self.store.meta(crate::store::PUBLISH_FAILING)?;
+        let at = Utc::now()
+            .with_timezone(&self.config.site.timezone)
+            .fixed_offset();
+        let event = match (&was, failing) {
+            (None, Some(error)) => NewHealthEvent {
+                at,
+                failing: true,
+                message: format!(
+                    "{} target(s) could not be published; the last good documents stay and \
+                     publishing is retried until it succeeds. {error}",
+                    self.record.failed.len()
+                ),
+            },
+            (Some(previous), None) => NewHealthEvent {
+                at,
+                failing: false,
+                message: format!(
+                    "Every document is published again; the error was: {previous}"
+                ),
+            },
+            _ => return Ok(()),
+        };
+        self.store
+            .record_publish_health(HEALTH_SOURCE, &event, failing.map(String::as_str))
+    }
+
     /// Whether no change reaches the newest `max_items` of `feed` (in `lang`): the documents
     /// showing them are as published. Ties count as reaching.
     fn untouched(

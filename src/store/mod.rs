@@ -40,6 +40,9 @@ pub const DB_FILE: &str = "govfeeds.sqlite3";
 /// The `meta` entry holding the rendering fingerprint of the last complete publish.
 pub const PUBLISHED: &str = "published";
 
+/// The `meta` entry holding publishing's error while documents cannot be published.
+pub const PUBLISH_FAILING: &str = "publish failing";
+
 /// A store error, with the database path.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -593,6 +596,35 @@ impl Store {
             site.touch(Target::Site, FeedChange::WHOLE);
             published::mark(&tx, &site).map_err(|e| self.err(e))?;
         }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Records a health event of publishing itself, and the error it is failing with (`None`:
+    /// it recovered), in one transaction.
+    pub fn record_publish_health(
+        &self,
+        source: &str,
+        event: &NewHealthEvent,
+        failing: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO health_event (source, at, failing, message) VALUES (?1, ?2, ?3, ?4)",
+            params![source, event.at.to_rfc3339(), event.failing, event.message],
+        )
+        .map_err(|e| self.err(e))?;
+        match failing {
+            Some(error) => tx.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [PUBLISH_FAILING, error],
+            ),
+            None => tx.execute("DELETE FROM meta WHERE name = ?1", [PUBLISH_FAILING]),
+        }
+        .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
 
