@@ -279,9 +279,7 @@ impl Publish<'_> {
             (Some(previous), None) => NewHealthEvent {
                 at,
                 failing: false,
-                message: format!(
-                    "Every document is published again; the error was: {previous}"
-                ),
+                message: format!("Every document is published again; the error was: {previous}"),
             },
             _ => return Ok(()),
         };

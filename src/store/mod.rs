@@ -607,10 +607,7 @@ impl Store {
         event: &NewHealthEvent,
         failing: Option<&str>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| self.err(e))?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         tx.execute(
             "INSERT INTO health_event (source, at, failing, message) VALUES (?1, ?2, ?3, ?4)",
             params![source, event.at.to_rfc3339(), event.failing, event.message],
