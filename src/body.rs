@@ -1,31 +1,14 @@
-//! The body of a dump entry: the `Source : URL` tail split off, a repeated title removed, lost
-//! paragraph breaks restored and bullets turned into lists; rendered as HTML and plain text.
+//! The body of a dump entry: the `Source : URL` tail split off, a repeated title removed, its
+//! paragraphs and lists restored ([`crate::restore`]); rendered as HTML and plain text.
 
+pub use crate::restore::Block;
 use crate::text::{collapse_whitespace, truncate_words};
 
 /// Labels that introduce the source URL at the end of a body.
 const SOURCE_LABELS: &[&str] = &["Source", "SOURCE", "source", "Источник", "Дереккөз"];
 
-/// Bullet characters that start list items.
-const BULLETS: &[char] = &['•', '●', '▪'];
-
-/// Words that end with a full stop without ending a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "st", "prof", "gen", "jr", "sr", "no", "vs", "etc", "inc", "ltd",
-    "co", "corp", "dept", "gov", "approx", "т", "г", "гг", "им", "ул", "пр", "тел", "см", "др",
-];
-
 /// Most characters kept in the plain-text summary.
 const SUMMARY_CHARS: usize = 400;
-
-/// A block of the restored body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Block {
-    /// A paragraph of text.
-    Paragraph(String),
-    /// A bulleted list.
-    List(Vec<String>),
-}
 
 /// A body split into its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +26,7 @@ impl Body {
         let (text, source) = split_source(&raw);
         let text = strip_title(text, title);
         Body {
-            blocks: blocks(text),
+            blocks: crate::restore::blocks(text),
             source,
         }
     }
@@ -58,14 +41,19 @@ impl Body {
                     html.push_str(&html_escape::encode_text(p));
                     html.push_str("</p>");
                 }
-                Block::List(items) => {
-                    html.push_str("<ul>");
+                Block::List(items) | Block::Numbered(items) => {
+                    let tag = if matches!(block, Block::List(_)) {
+                        "ul"
+                    } else {
+                        "ol"
+                    };
+                    html.push_str(&format!("<{tag}>"));
                     for item in items {
                         html.push_str("<li>");
                         html.push_str(&html_escape::encode_text(item));
                         html.push_str("</li>");
                     }
-                    html.push_str("</ul>");
+                    html.push_str(&format!("</{tag}>"));
                 }
             }
         }
@@ -78,7 +66,9 @@ impl Body {
         for block in &self.blocks {
             let parts: Vec<&str> = match block {
                 Block::Paragraph(p) => vec![p],
-                Block::List(items) => items.iter().map(String::as_str).collect(),
+                Block::List(items) | Block::Numbered(items) => {
+                    items.iter().map(String::as_str).collect()
+                }
             };
             for part in parts {
                 if !text.is_empty() {
@@ -136,89 +126,6 @@ fn strip_title<'a>(body: &'a str, title: &str) -> &'a str {
     }
 }
 
-/// Splits text into paragraphs at glued sentence ends, then bullets into lists.
-fn blocks(text: &str) -> Vec<Block> {
-    let mut blocks: Vec<Block> = Vec::new();
-    for paragraph in split_paragraphs(text) {
-        let mut parts = paragraph.split(BULLETS);
-        if let Some(lead) = parts.next().map(str::trim).filter(|s| !s.is_empty()) {
-            blocks.push(Block::Paragraph(lead.to_string()));
-        }
-        let items: Vec<String> = parts
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        if !items.is_empty() {
-            blocks.push(Block::List(items));
-        }
-    }
-    blocks
-}
-
-/// Splits where a sentence end is glued to the next sentence ("Groizard.During"), leaving
-/// initials ("B.Sadykov"), abbreviations, decimals ("0.9%") and domains ("www.gov.kz") alone.
-fn split_paragraphs(text: &str) -> Vec<&str> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (i, &(_, c)) in chars.iter().enumerate() {
-        if !matches!(c, '.' | '!' | '?') {
-            continue;
-        }
-        // Closing quotes may follow the punctuation.
-        let mut j = i + 1;
-        while j < chars.len() && matches!(chars[j].1, '”' | '»' | '’') {
-            j += 1;
-        }
-        // An opening quote may precede the next sentence.
-        let mut k = j;
-        if k < chars.len() && matches!(chars[k].1, '"' | '“' | '«' | '\'') {
-            k += 1;
-        }
-        let Some(&(_, next)) = chars.get(k) else {
-            continue;
-        };
-        let next_is_word = chars
-            .get(k + 1)
-            .is_some_and(|&(_, c)| c.is_lowercase() || c.is_uppercase());
-        if !next.is_uppercase() || !next_is_word || !ends_sentence(&chars[..i], c) {
-            continue;
-        }
-        let cut = chars[j].0;
-        out.push(text[start..cut].trim());
-        start = cut;
-    }
-    out.push(text[start..].trim());
-    out.retain(|p| !p.is_empty());
-    out
-}
-
-/// Whether the text before punctuation `mark` ends a sentence (not an initial or abbreviation).
-fn ends_sentence(before: &[(usize, char)], mark: char) -> bool {
-    let word: String = before
-        .iter()
-        .rev()
-        .map(|&(_, c)| c)
-        .take_while(|c| c.is_alphanumeric())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let Some(last) = word.chars().last() else {
-        // Punctuation after punctuation or a closing bracket/quote: a sentence end.
-        return before.last().is_some_and(|&(_, c)| ")\"”»".contains(c));
-    };
-    if mark != '.' {
-        return true;
-    }
-    let letters = word.chars().count();
-    if letters == 1 && last.is_uppercase() {
-        return false; // an initial: "B.Sadykov", "H.E."
-    }
-    !ABBREVIATIONS.contains(&word.to_lowercase().as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +136,7 @@ mod tests {
             .into_iter()
             .map(|b| match b {
                 Block::Paragraph(p) => p,
-                Block::List(items) => format!("LIST{items:?}"),
+                Block::List(items) | Block::Numbered(items) => format!("LIST{items:?}"),
             })
             .collect()
     }

@@ -16,7 +16,7 @@
 //! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream, from the files
 //!   a [`dump_glob`] names.
 //! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
-//!   paragraphs and lists, [`identity`] gives it a canonical key and GUID, [`classify`] picks
+//!   paragraphs and lists (the rules: [`restore`]), [`identity`] gives it a canonical key and GUID, [`classify`] picks
 //!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
 //! - [`store`] keeps every item in SQLite, deduplicated by identity; [`lock`] keeps a second
 //!   process off its state folder.
@@ -41,6 +41,7 @@ pub mod language;
 pub mod lock;
 pub mod publish;
 pub mod render;
+pub mod restore;
 pub mod schedule;
 pub mod serve;
 pub mod shutdown;

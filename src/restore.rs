@@ -1,0 +1,631 @@
+//! Restoring the structure a scraper flattened. The dumps' bodies are one line each: the page's
+//! paragraphs, headings and list items were glued together with no separator. This module
+//! finds the glue points and leaves alone what only looks like one, in Kazakh, Russian and
+//! English; the words it needs to know are data, in `src/restore/*.txt`.
+//!
+//! Glue points (a paragraph starts after each):
+//! - a sentence end glued to the next sentence: `the meeting.During`, `обществе.В целях`
+//!   (a one-letter word), `reached 6.5%.Positive` (after a symbol, a digit, a bracket or a
+//!   quote), `villages!On`;
+//! - a heading glued to its text, seen as a small letter followed by a capital inside a word:
+//!   `Official EthicsThe Ethical Code`, `contestWe invite`; or a number followed by a word:
+//!   `February 2026The`;
+//! - list items: bullets (`•`, and emoji such as `🔹` or `✅` when they start at least two
+//!   items) and keycap numbers (`1️⃣` … `🔟`, a numbered list).
+//!
+//! Never split: initials (`K. K. Tokayev`, `B.Sadykov`, `Ch.Omarov`, `Ж.Ахметов`, `H.E.`),
+//! decimals and percentages (`6.5`, `1,9`), times (`10.00`), dates (`12.02.2026`), domains
+//! and e-mail addresses (`Gov.Kz`, `press@mfa.kz`), `No. 5`, each language's abbreviations
+//! (`etc.`, `e.g.`, `т.е.`, `г.`, `им.`, `обл.`, `ж.`, `б.`) and mixed-case names
+//! (`KazMunayGas`, `QazaQ`, `iPhone`, `McDonald`).
+//!
+//! A paragraph still longer than [`LONG_PARAGRAPH`] characters (a body that kept no structure
+//! at all) is split at its sentence ends into paragraphs of at least [`PARAGRAPH_CHARS`].
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// A block of restored text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// A paragraph.
+    Paragraph(String),
+    /// A bulleted list.
+    List(Vec<String>),
+    /// A numbered list.
+    Numbered(Vec<String>),
+}
+
+/// Paragraphs longer than this (in characters) are split at sentence ends.
+pub const LONG_PARAGRAPH: usize = 700;
+
+/// The least length (in characters) of a paragraph split off a long one.
+pub const PARAGRAPH_CHARS: usize = 300;
+
+/// Top-level domains whose label after a full stop marks a domain, not a sentence.
+const DOMAINS: &[&str] = &[
+    "kz", "ru", "com", "org", "net", "gov", "edu", "int", "info", "io", "uk", "de", "fr", "us",
+    "cn", "tr", "uz", "kg", "by", "ua", "eu", "tj", "tm", "az", "am", "ge",
+];
+
+/// Full stops and the like that can end a sentence.
+const ENDS: &[char] = &['.', '!', '?', '…'];
+
+/// What may close a sentence after its full stop.
+const CLOSING: &[char] = &['”', '»', '’', ')', '"', '\''];
+
+/// What may open a sentence before its first word.
+const OPENING: &[char] = &['"', '“', '«', '\'', '('];
+
+/// The words the rules need, read once from `src/restore/*.txt`.
+struct Words {
+    abbreviations: HashSet<String>,
+    initials: HashSet<String>,
+    one_letter: HashSet<char>,
+    mixed_case: HashSet<String>,
+    mixed_prefixes: Vec<String>,
+    always_bullets: Vec<String>,
+    repeated_bullets: Vec<String>,
+}
+
+/// The entries of a data file: every word after the `label:` of each line (or of every line,
+/// when `label` is `None`), comments (`#`) left out.
+fn entries<'a>(text: &'a str, label: Option<&'a str>) -> impl Iterator<Item = &'a str> {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(move |line| match label {
+            None => Some(line),
+            Some(label) => line.strip_prefix(label)?.strip_prefix(':'),
+        })
+        .flat_map(str::split_whitespace)
+}
+
+fn words() -> &'static Words {
+    static WORDS: OnceLock<Words> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let abbreviations = include_str!("restore/abbreviations.txt");
+        let one_letter = include_str!("restore/one_letter_words.txt");
+        let mixed = include_str!("restore/mixed_case.txt");
+        let bullets = include_str!("restore/bullets.txt");
+        let labelled = |text: &'static str| {
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once(':'))
+                .flat_map(|(_, words)| words.split_whitespace())
+        };
+        Words {
+            abbreviations: labelled(abbreviations).map(str::to_lowercase).collect(),
+            initials: entries(include_str!("restore/initials.txt"), None)
+                .map(str::to_string)
+                .collect(),
+            one_letter: labelled(one_letter)
+                .filter_map(|w| w.chars().next())
+                .collect(),
+            mixed_case: entries(mixed, None)
+                .filter(|w| !w.ends_with('*'))
+                .map(str::to_string)
+                .collect(),
+            mixed_prefixes: entries(mixed, None)
+                .filter_map(|w| w.strip_suffix('*'))
+                .map(str::to_string)
+                .collect(),
+            always_bullets: entries(bullets, Some("always"))
+                .map(str::to_string)
+                .collect(),
+            repeated_bullets: entries(bullets, Some("repeated"))
+                .map(str::to_string)
+                .collect(),
+        }
+    })
+}
+
+/// Restores the paragraphs and lists of `text`.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let words = words();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut cuts = glue_points(&chars, words);
+    cuts.push(text.len());
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        let paragraph = text[start..cut].trim();
+        start = cut;
+        if !paragraph.is_empty() {
+            lists(paragraph, text, words, &mut blocks);
+        }
+    }
+    blocks
+        .into_iter()
+        .flat_map(|block| match block {
+            Block::Paragraph(p) if p.chars().count() > LONG_PARAGRAPH => split_long(&p, words)
+                .into_iter()
+                .map(Block::Paragraph)
+                .collect(),
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// The byte offsets where a paragraph break was lost.
+fn glue_points(chars: &[(usize, char)], words: &Words) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
+    for i in 0..chars.len() {
+        let c = chars[i].1;
+        let cut = if ENDS.contains(&c) {
+            sentence_glue(chars, i, words)
+        } else if c.is_lowercase() && at(i + 1).is_some_and(char::is_uppercase) {
+            heading_glue(chars, i, words).then_some(i + 1)
+        } else if c.is_ascii_digit()
+            && at(i + 1).is_some_and(char::is_uppercase)
+            && at(i + 2).is_some_and(char::is_lowercase)
+        {
+            Some(i + 1)
+        } else {
+            None
+        };
+        if let Some(j) = cut {
+            cuts.push(chars[j].0);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// After the sentence-ending mark at `i`, where the next sentence starts when it is glued on
+/// (the index after any closing quotes), if it is.
+fn sentence_glue(chars: &[(usize, char)], i: usize, words: &Words) -> Option<usize> {
+    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
+    // Closing quotes and brackets go with the sentence they end; a straight quote before a
+    // capital opens the next one instead.
+    let mut j = i + 1;
+    while let Some(c) = at(j) {
+        let straight = c == '"' || c == '\'';
+        if !CLOSING.contains(&c) || (straight && starts_word(chars, j + 1)) {
+            break;
+        }
+        j += 1;
+    }
+    let mut k = j;
+    if at(k).is_some_and(|c| OPENING.contains(&c)) {
+        k += 1;
+    }
+    if !starts_word(chars, k) || !words_one_or_more(chars, k, words) {
+        return None;
+    }
+    ends_sentence(chars, i, words).then_some(j)
+}
+
+/// Whether a capitalized word starts at `k`.
+fn starts_word(chars: &[(usize, char)], k: usize) -> bool {
+    chars.get(k).is_some_and(|&(_, c)| c.is_uppercase())
+}
+
+/// Whether the capital at `k` starts a word the next sentence can start with: two letters or
+/// more, a one-letter word followed by a space, or an initial.
+fn words_one_or_more(chars: &[(usize, char)], k: usize, words: &Words) -> bool {
+    let next = chars.get(k + 1).map(|&(_, c)| c);
+    match next {
+        Some(c) if c.is_alphabetic() => true,
+        Some('.') => true,
+        Some(c) if c.is_whitespace() => words.one_letter.contains(&chars[k].1),
+        _ => false,
+    }
+}
+
+/// Whether the mark at `i` ends a sentence: it is not the full stop of an initial, an
+/// abbreviation, a domain or an e-mail address.
+fn ends_sentence(chars: &[(usize, char)], i: usize, words: &Words) -> bool {
+    if chars[i].1 != '.' {
+        return true;
+    }
+    let Some(&(_, before)) = i.checked_sub(1).and_then(|b| chars.get(b)) else {
+        return false;
+    };
+    if !before.is_alphabetic() {
+        // A digit, a percent sign, a bracket or a quote: `6.5%.Positive`, `(2025).The`.
+        return true;
+    }
+    // The token before: letters with inner full stops and hyphens (`т.е`, `K.K`, `р-н`).
+    let mut start = i;
+    while start > 0 && {
+        let c = chars[start - 1].1;
+        c.is_alphabetic() || c == '.' || c == '-'
+    } {
+        start -= 1;
+    }
+    let token: String = chars[start..i].iter().map(|&(_, c)| c).collect();
+    let token = token.trim_start_matches(['.', '-']).to_lowercase();
+    // The token may run on from an earlier sentence (`Astana.K`): each of its endings counts.
+    let endings = std::iter::once(token.as_str())
+        .chain(token.match_indices('.').map(|(dot, _)| &token[dot + 1..]));
+    let last: String = chars[start..i]
+        .iter()
+        .rev()
+        .map(|&(_, c)| c)
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut endings = endings;
+    if endings.any(|e| words.abbreviations.contains(e)) || words.initials.contains(&last) {
+        return false;
+    }
+    // An initial: a single capital (`K`, `K.K`, `H.E`).
+    if last.chars().count() == 1 && last.chars().all(char::is_uppercase) {
+        return false;
+    }
+    // An e-mail address or a domain: `press@mfa.Kz`, `Gov.Kz`, `www.Akorda.kz`.
+    if start > 0 && chars[start - 1].1 == '@' {
+        return false;
+    }
+    let label: String = chars[i + 1..]
+        .iter()
+        .map(|&(_, c)| c)
+        .take_while(|c| c.is_alphanumeric())
+        .collect();
+    let after = chars.get(i + 1 + label.chars().count()).map(|&(_, c)| c);
+    let label_ends = after.is_none_or(|c| !c.is_alphanumeric() && c != '.' || c == '/');
+    !(label_ends && DOMAINS.contains(&label.to_lowercase().as_str()))
+}
+
+/// Whether the small letter at `i` followed by a capital is a heading glued to its text
+/// rather than a mixed-case name.
+fn heading_glue(chars: &[(usize, char)], i: usize, words: &Words) -> bool {
+    let letter = |k: usize| chars.get(k).is_some_and(|&(_, c)| c.is_alphabetic());
+    let mut start = i;
+    while start > 0 && letter(start - 1) {
+        start -= 1;
+    }
+    let mut end = i + 1;
+    while letter(end) {
+        end += 1;
+    }
+    let word: String = chars[start..end].iter().map(|&(_, c)| c).collect();
+    let before = i + 1 - start;
+    // The part after the capital, up to the next such capital or the end of the word.
+    let mut next = i + 2;
+    while next < end && !(chars[next - 1].1.is_lowercase() && chars[next].1.is_uppercase()) {
+        next += 1;
+    }
+    let after = next - (i + 1);
+    let transitions = chars[start..end]
+        .windows(2)
+        .filter(|w| w[0].1.is_lowercase() && w[1].1.is_uppercase())
+        .count();
+    let named = words.mixed_case.contains(&word)
+        || words.mixed_prefixes.iter().any(|p| {
+            word.starts_with(p.as_str())
+                && word[p.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+        });
+    if before <= 1 || transitions >= 2 || named {
+        // `iPhone`, `KazMunayGas`, `McDonald`.
+        return false;
+    }
+    if after == 1 {
+        // `QazaQ` ends in a capital; `контрольВ целях` glues a one-letter word on.
+        let spaced = chars.get(i + 2).is_some_and(|&(_, c)| c.is_whitespace());
+        return spaced && words.one_letter.contains(&chars[i + 1].1);
+    }
+    true
+}
+
+/// Where a keycap number (`1️⃣`, `🔟`) starts, and how many bytes it takes.
+fn keycap(text: &str) -> Option<usize> {
+    if let Some(rest) = text.strip_prefix('🔟') {
+        return Some(text.len() - rest.len());
+    }
+    let mut chars = text.chars();
+    chars.next().filter(char::is_ascii_digit)?;
+    let rest = chars.as_str();
+    let rest = rest.strip_prefix('\u{FE0F}').unwrap_or(rest);
+    let rest = rest.strip_prefix('\u{20E3}')?;
+    Some(text.len() - rest.len())
+}
+
+/// Splits `paragraph` at its bullets into a lead paragraph and lists, pushed onto `blocks`.
+/// An emoji bullet counts when it starts two items or more in `body`.
+fn lists(paragraph: &str, body: &str, words: &Words, blocks: &mut Vec<Block>) {
+    let bullets: Vec<&str> = words
+        .always_bullets
+        .iter()
+        .chain(
+            words
+                .repeated_bullets
+                .iter()
+                .filter(|b| body.matches(b.as_str()).count() >= 2),
+        )
+        .map(String::as_str)
+        .collect();
+    // (start of the marker, end of the marker, numbered) for each item.
+    let mut marks = Vec::new();
+    let mut i = 0;
+    while i < paragraph.len() {
+        let rest = &paragraph[i..];
+        if let Some(len) = keycap(rest) {
+            marks.push((i, i + len, true));
+            i += len;
+            continue;
+        }
+        if let Some(b) = bullets
+            .iter()
+            .filter(|b| rest.starts_with(**b))
+            .max_by_key(|b| b.len())
+        {
+            let mut end = i + b.len();
+            if paragraph[end..].starts_with('\u{FE0F}') {
+                end += '\u{FE0F}'.len_utf8();
+            }
+            marks.push((i, end, false));
+            i = end;
+            continue;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    let lead_end = marks.first().map_or(paragraph.len(), |m| m.0);
+    let lead = paragraph[..lead_end].trim();
+    if !lead.is_empty() {
+        blocks.push(Block::Paragraph(lead.to_string()));
+    }
+    for (n, &(_, from, numbered)) in marks.iter().enumerate() {
+        let to = marks.get(n + 1).map_or(paragraph.len(), |m| m.0);
+        let item = paragraph[from..to].trim().to_string();
+        if item.is_empty() {
+            continue;
+        }
+        match (blocks.last_mut(), numbered) {
+            (Some(Block::List(items)), false) | (Some(Block::Numbered(items)), true) if n > 0 => {
+                items.push(item)
+            }
+            (_, false) => blocks.push(Block::List(vec![item])),
+            (_, true) => blocks.push(Block::Numbered(vec![item])),
+        }
+    }
+}
+
+/// Splits a long paragraph at its sentence ends (a mark, a space, a capital) into paragraphs
+/// of at least [`PARAGRAPH_CHARS`] characters.
+fn split_long(paragraph: &str, words: &Words) -> Vec<String> {
+    let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut start_char = 0;
+    for i in 0..chars.len() {
+        if !ENDS.contains(&chars[i].1) || i - start_char < PARAGRAPH_CHARS {
+            continue;
+        }
+        let mut j = i + 1;
+        while chars.get(j).is_some_and(|&(_, c)| CLOSING.contains(&c)) {
+            j += 1;
+        }
+        if chars.get(j).is_none_or(|&(_, c)| c != ' ') {
+            continue;
+        }
+        let mut k = j + 1;
+        if chars.get(k).is_some_and(|&(_, c)| OPENING.contains(&c)) {
+            k += 1;
+        }
+        if !starts_word(&chars, k) || !words_one_or_more(&chars, k, words) {
+            continue;
+        }
+        if !ends_sentence(&chars, i, words) || chars.len() - j < PARAGRAPH_CHARS / 2 {
+            continue;
+        }
+        out.push(paragraph[start..chars[j].0].trim().to_string());
+        start = chars[j].0;
+        start_char = j;
+    }
+    out.push(paragraph[start..].trim().to_string());
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paragraphs (and `• item` / `1. item` lines) `text` is restored to.
+    fn restored(text: &str) -> Vec<String> {
+        blocks(text)
+            .into_iter()
+            .flat_map(|b| match b {
+                Block::Paragraph(p) => vec![p],
+                Block::List(items) => items.into_iter().map(|i| format!("• {i}")).collect(),
+                Block::Numbered(items) => items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, i)| format!("{}. {i}", n + 1))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Glue points: each text is restored to the parts given (`|` between them).
+    const GLUED: &[(&str, &str)] = &[
+        // en: sentence ends glued on
+        (
+            "talks with Joan Groizard.During the meeting, they met.",
+            "talks with Joan Groizard.|During the meeting, they met.",
+        ),
+        (
+            "villages!On March 7 at 10:00 AM.",
+            "villages!|On March 7 at 10:00 AM.",
+        ),
+        (
+            "return to Pavlodar.\"My son and I were lost,\" she said.",
+            "return to Pavlodar.|\"My son and I were lost,\" she said.",
+        ),
+        (
+            "growth reached 6.5%.Positive dynamics continue.",
+            "growth reached 6.5%.|Positive dynamics continue.",
+        ),
+        (
+            "the forum (2025).The next one is in May.",
+            "the forum (2025).|The next one is in May.",
+        ),
+        (
+            "he said “we will”.The talks went on.",
+            "he said “we will”.|The talks went on.",
+        ),
+        (
+            "the visit was a success.A new round is planned.",
+            "the visit was a success.|A new round is planned.",
+        ),
+        (
+            "in Astana.K.Tokayev then spoke.",
+            "in Astana.|K.Tokayev then spoke.",
+        ),
+        // en: headings glued to their text
+        (
+            "Official EthicsThe Ethical Code sets the rules.",
+            "Official Ethics|The Ethical Code sets the rules.",
+        ),
+        (
+            "ReputationThe Ethical Code applies.",
+            "Reputation|The Ethical Code applies.",
+        ),
+        (
+            "Join the contestWe invite everyone.",
+            "Join the contest|We invite everyone.",
+        ),
+        (
+            "Held on 12 February 2026The meeting discussed trade.",
+            "Held on 12 February 2026|The meeting discussed trade.",
+        ),
+        // ru
+        (
+            "Год 2025.Основным итогом стал рост.",
+            "Год 2025.|Основным итогом стал рост.",
+        ),
+        (
+            "укрепление доверия в обществе.В целях реализации задач.",
+            "укрепление доверия в обществе.|В целях реализации задач.",
+        ),
+        (
+            "прошла встреча.С участием министра обсудили планы.",
+            "прошла встреча.|С участием министра обсудили планы.",
+        ),
+        (
+            "Служебная этикаЭтический кодекс обязателен.",
+            "Служебная этика|Этический кодекс обязателен.",
+        ),
+        (
+            "рост составил 1,9%.Положительная динамика сохраняется.",
+            "рост составил 1,9%.|Положительная динамика сохраняется.",
+        ),
+        (
+            "на контрольВ целях проверки приняты меры.",
+            "на контроль|В целях проверки приняты меры.",
+        ),
+        // kk
+        (
+            "Бүгін жиналыс өтті.Келесі жиналыс ертең.",
+            "Бүгін жиналыс өтті.|Келесі жиналыс ертең.",
+        ),
+        (
+            "Қазақстан жаңалықтарыБүгін маңызды кездесу өтті.",
+            "Қазақстан жаңалықтары|Бүгін маңызды кездесу өтті.",
+        ),
+        (
+            "Іс-шара «Жастар» орталығында өтті.Оған 200 адам қатысты.",
+            "Іс-шара «Жастар» орталығында өтті.|Оған 200 адам қатысты.",
+        ),
+        // lists
+        (
+            "Civil servants must:• observe the law;• be polite.The Code also says more.",
+            "Civil servants must:|• observe the law;|• be polite.|The Code also says more.",
+        ),
+        (
+            "Мақсаттар:🔹 Бірінші мақсат;🔹 Екінші мақсат.",
+            "Мақсаттар:|• Бірінші мақсат;|• Екінші мақсат.",
+        ),
+        (
+            "Results:✅ roads repaired;✅ schools opened.",
+            "Results:|• roads repaired;|• schools opened.",
+        ),
+        (
+            "Steps:1️⃣ apply online;2️⃣ wait for the answer;🔟 done.",
+            "Steps:|1. apply online;|2. wait for the answer;|3. done.",
+        ),
+    ];
+
+    /// Traps: each text stays one paragraph.
+    const WHOLE: &[&str] = &[
+        // initials
+        "President K. K. Tokayev spoke.",
+        "Ambassador B.Sadykov participated.",
+        "Chairman of the session, Ch.Omarov held talks.",
+        "Deputy Minister Zh.Abdirov and Sh.Nurlanov attended.",
+        "H.E. Azamat Yeskarayev met Dr.Smith.",
+        "Министр Ж.Ахметов и Ш.Қасымов выступили.",
+        "Әкім Қ.Тоқаев пен Ө.Сейіт кездесті.",
+        "U.S.Army officers visited.",
+        // numbers, times, dates
+        "Growth was 0.9% and 5.9% in agriculture.",
+        "Рост составил 1,9 процента в 2025 году.",
+        "The meeting starts at 10.00 on 12.02.2026 in hall No. 5.",
+        "See item No.5 of the list.",
+        // domains and e-mail
+        "See www.gov.kz and Gov.Kz for details.",
+        "Write to press@mfa.Kz or visit Egov.Kz today.",
+        // abbreviations of each language
+        "Bring documents, forms etc. The office helps.",
+        "Some items, e.g. Passports, are needed.",
+        "Органы власти, т.е. Министерства, отчитались.",
+        "Встреча прошла в г. Алматы и в обл. Жетісу.",
+        "Улица им. Абая отремонтирована.",
+        "2025 ж. Қаңтарда басталды.",
+        // mixed-case names
+        "KazMunayGas and QazaQ Air signed a deal.",
+        "The iPhone and eGov apps work with YouTube.",
+        "Lunch at McDonald was quick.",
+        "ҚазҰУ и КазНУ провели конференцию.",
+        // emphasis, not a list
+        "All done ✅ and delivered.",
+    ];
+
+    #[test]
+    fn glue_points_become_breaks() {
+        for (text, expected) in GLUED {
+            let expected: Vec<&str> = expected.split('|').collect();
+            assert_eq!(restored(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn traps_are_left_whole() {
+        for text in WHOLE {
+            assert_eq!(restored(text), vec![text.to_string()], "{text}");
+        }
+    }
+
+    #[test]
+    fn a_wall_of_text_is_split_at_sentence_ends_into_readable_paragraphs() {
+        let sentence = "The ministry held a meeting on the development of the region, and \
+                        the participants discussed several questions of mutual interest. ";
+        let wall = sentence.repeat(20);
+        let parts = restored(wall.trim());
+        assert!(parts.len() >= 4, "{} parts", parts.len());
+        for part in &parts {
+            let n = part.chars().count();
+            assert!(
+                (PARAGRAPH_CHARS / 2..=LONG_PARAGRAPH).contains(&n),
+                "{n}: {part}"
+            );
+            assert!(part.ends_with('.'), "{part}");
+        }
+        assert_eq!(parts.join(" "), wall.trim());
+        // Abbreviations and initials are no sentence ends there either.
+        let wall = "Президент Қ.Тоқаев и т.е. Министр выступили на форуме, обсудив \
+                    вопросы развития региона и сотрудничества между странами. "
+            .repeat(15);
+        for part in restored(wall.trim()) {
+            assert!(!part.ends_with("Қ.") && !part.ends_with("т.е."), "{part}");
+        }
+    }
+}
