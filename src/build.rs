@@ -48,8 +48,11 @@ pub struct Summary {
     pub read: usize,
     /// Items seen for the first time.
     pub new: usize,
-    /// Items whose content changed.
+    /// Items whose content changed at their source.
     pub updated: usize,
+    /// Items whose source did not change but which govfeeds renders otherwise now (a newer
+    /// release): their `updated` time stays.
+    pub rerendered: usize,
     /// Language variants of known items recorded (new alternate links).
     pub variants: usize,
     /// Items seen again unchanged.
@@ -87,9 +90,10 @@ impl Summary {
             .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))
     }
 
-    /// Items that changed what the feeds show: new, updated, or with a new language variant.
+    /// Items that changed what the feeds show: new, updated, re-rendered, or with a new
+    /// language variant.
     pub fn changes(&self) -> usize {
-        self.new + self.updated + self.variants
+        self.new + self.updated + self.rerendered + self.variants
     }
 
     /// Whether everything worked: no source failed, the gate held nothing back and every
@@ -105,6 +109,7 @@ impl Summary {
         self.read += other.read;
         self.new += other.new;
         self.updated += other.updated;
+        self.rerendered += other.rerendered;
         self.variants += other.variants;
         self.unchanged += other.unchanged;
         for (reason, n) in other.skipped {
@@ -147,6 +152,13 @@ impl fmt::Display for Summary {
         )?;
         if self.variants > 0 {
             write!(f, "{} new language variant(s), ", self.variants)?;
+        }
+        if self.rerendered > 0 {
+            write!(
+                f,
+                "{} rendered anew (unchanged at the source), ",
+                self.rerendered
+            )?;
         }
         write!(f, "{} unchanged, {} skipped", self.unchanged, skipped)?;
         if skipped > 0 {
@@ -913,9 +925,8 @@ impl<'a> Ingest<'a> {
             }
         };
         let outcome = batch.upsert(item, &feed, &self.source.name, self.now)?;
-        let published = item.published.timestamp();
         match outcome {
-            Outcome::New => {
+            Outcome::New { published } => {
                 self.summary.new += 1;
                 let change = FeedChange {
                     newest: published,
@@ -925,11 +936,16 @@ impl<'a> Ingest<'a> {
                 self.reach(&feed, item.language.as_deref(), change);
             }
             Outcome::Updated {
+                edited,
                 feed: previous,
                 language,
                 published,
             } => {
-                self.summary.updated += 1;
+                if edited {
+                    self.summary.updated += 1;
+                } else {
+                    self.summary.rerendered += 1;
+                }
                 let change = FeedChange {
                     newest: published,
                     added: 0,

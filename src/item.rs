@@ -30,8 +30,14 @@ pub struct Item {
     /// Summary, plain text.
     pub summary: String,
     /// When the item was published: its source's date when [`plausible`], else when it was
-    /// first seen.
+    /// first seen. For an item dated by a day only, midnight of that day: the store gives it
+    /// its instant in the day ([`Item::day`]).
     pub published: DateTime<FixedOffset>,
+    /// The day, when the source gives a day and no time (a dump's `DD.MM.YYYY`).
+    pub day: Option<NaiveDate>,
+    /// A digest of what the source gave, before it was made readable: the same input rendered
+    /// otherwise by a later release is not an edit.
+    pub input_hash: String,
     /// Authors' names.
     pub authors: Vec<String>,
     /// Categories from the source (the ministry is added when rendering).
@@ -110,6 +116,7 @@ impl Item {
         });
         let (published, date_warning) =
             date_or_now(local_midnight(entry.date, config.site.timezone), now);
+        let day = date_warning.is_none().then_some(entry.date);
         warnings.extend(date_warning);
         let (key, guid, guid_is_permalink) = match &url {
             Some(url) => {
@@ -136,6 +143,8 @@ impl Item {
             content_html: body.to_html(),
             summary: body.summary(),
             published,
+            day,
+            input_hash: input_hash(&[&entry.title, &entry.date.to_string(), &entry.body]),
             authors: Vec::new(),
             categories: Vec::new(),
             enclosure: None,
@@ -146,6 +155,17 @@ impl Item {
         let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
         (item, warning)
     }
+}
+
+/// A digest of an item's input `parts`, hex.
+pub fn input_hash(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    crate::text::hex(&h.finalize()[..16])
 }
 
 /// An item's language (`declared` by its source, else detected from its body, else its

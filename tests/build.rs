@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -94,9 +94,12 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
             "Kazakhstan and Spain discussed current issues of cooperation in the energy sector"
         );
         assert_eq!(madrid.links[0].href, format!("{MADRID}?lang=kk"));
-        assert_eq!(
-            madrid.published.unwrap(),
-            published("2026-02-10T00:00:00+05:00")
+        // A news of 10 February, dated by the day only: an instant of that day in every time
+        // zone from UTC−5 to UTC+9.
+        assert!(
+            common::within_day(madrid.published.unwrap(), "2026-02-10"),
+            "{:?}",
+            madrid.published
         );
         let html = common::content(madrid);
         assert!(
@@ -163,11 +166,19 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
     let rss = std::fs::read_to_string(sandbox.feed_path("all", "rss")).unwrap();
     assert_eq!(rss.matches("<guid>https://www.gov.kz/").count(), 11);
     assert_eq!(rss.matches("<guid isPermaLink=\"false\">tag:").count(), 9);
-    assert_eq!(
-        rss.matches("<pubDate>Tue, 10 Feb 2026 00:00:00 +0500</pubDate>")
-            .count(),
-        20
+    // Every pubDate is of 10 February, in the site's time zone, each its own.
+    let dates: Vec<&str> = rss
+        .split("<pubDate>")
+        .skip(1)
+        .filter_map(|d| d.split("</pubDate>").next())
+        .collect();
+    assert_eq!(dates.len(), 20);
+    assert!(
+        dates
+            .iter()
+            .all(|d| d.starts_with("Tue, 10 Feb 2026 ") && d.ends_with(" +0500"))
     );
+    assert_eq!(dates.iter().collect::<HashSet<_>>().len(), 20, "{dates:?}");
 }
 
 #[test]
@@ -463,14 +474,20 @@ fn feeds_describe_themselves() {
         .find(|l| l.rel.as_deref() == Some("self"))
         .unwrap();
     assert_eq!(self_link.href, "http://127.0.0.1:8080/feeds/mfa.atom");
-    assert_eq!(
-        atom.updated.unwrap(),
-        published("2026-02-10T00:00:00+05:00")
-    );
+    let newest = atom.entries.iter().filter_map(|e| e.updated).max();
+    assert_eq!(atom.updated, newest);
+    assert!(common::within_day(atom.updated.unwrap(), "2026-02-10"));
     assert_eq!(atom.language.as_deref(), Some("en"));
     let rss_text = std::fs::read_to_string(sandbox.feed_path("mfa", "rss")).unwrap();
     assert!(rss_text.contains(r#"<atom:link href="http://127.0.0.1:8080/feeds/mfa.rss" rel="self" type="application/rss+xml"/>"#));
-    assert!(rss_text.contains("<lastBuildDate>Tue, 10 Feb 2026 00:00:00 +0500</lastBuildDate>"));
+    let last_build = format!(
+        "<lastBuildDate>{}</lastBuildDate>",
+        atom.updated
+            .unwrap()
+            .with_timezone(&FixedOffset::east_opt(5 * 3600).unwrap())
+            .to_rfc2822()
+    );
+    assert!(rss_text.contains(&last_build), "{last_build}");
 }
 
 #[test]
@@ -683,7 +700,9 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     let db = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE)).unwrap();
     db.execute_batch(
         "DELETE FROM meta WHERE name = 'created'; DROP TABLE publish_pending;
-         DROP TABLE published_doc; PRAGMA user_version = 7;",
+         DROP TABLE published_doc; DROP INDEX item_day; ALTER TABLE item DROP COLUMN day;
+         ALTER TABLE item DROP COLUMN input_hash;
+         PRAGMA user_version = 7;",
     )
     .unwrap();
     for (id, _) in &empty {
@@ -782,4 +801,130 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
     for (path, bytes) in before {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
     }
+}
+
+/// A dump of Foreign Affairs news of 20 February 2026 with these news ids (`None`: no link).
+fn day_dump(ids: &[Option<u32>]) -> String {
+    let mut out = String::from("S\n\nW\n\n");
+    for (n, id) in ids.iter().enumerate() {
+        let source = id.map_or(String::new(), |id| {
+            format!(
+                "Source : https://www.gov.kz/memleket/entities/mfa/press/news/details/{id}?lang=kk"
+            )
+        });
+        let label = id.map_or(format!("unlinked {n}"), |id| id.to_string());
+        out.push_str(&format!(
+            "Day news {label} 20.02.2026\nThe ministry reported news {label}.{source}\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn items_of_one_day_keep_it_in_every_reader_and_sort_in_feed_order_by_date() {
+    let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
+    std::fs::write(
+        sandbox.path("config/dumps/d1.txt"),
+        day_dump(&[Some(300), Some(100)]),
+    )
+    .unwrap();
+    build::run(sandbox.config()).unwrap();
+    let first = sandbox.feed("all", "atom");
+    // Later arrivals of the same day: one between, one above, one below, one without a link.
+    std::fs::write(
+        sandbox.path("config/dumps/d2.txt"),
+        day_dump(&[Some(200), Some(400), Some(50), None]),
+    )
+    .unwrap();
+    build::run(sandbox.config()).unwrap();
+    for ext in ["atom", "rss", "json"] {
+        let feed = sandbox.feed("all", ext);
+        let day: Vec<_> = feed
+            .entries
+            .iter()
+            .filter(|e| common::title(e).starts_with("Day news"))
+            .collect();
+        let titles: Vec<_> = day.iter().map(|e| common::title(e)).collect();
+        assert_eq!(
+            titles,
+            [
+                "Day news 400",
+                "Day news 300",
+                "Day news 200",
+                "Day news 100",
+                "Day news 50",
+                "Day news unlinked 3"
+            ],
+            "{ext}: the feed's order is news id descending"
+        );
+        // A reader sorting by date keeps that order, every reader shows the day, and no two
+        // entries of the feed share an instant.
+        let times: Vec<_> = feed.entries.iter().map(|e| e.published.unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] > w[1]), "{ext}: {times:?}");
+        for e in &day {
+            assert!(
+                common::within_day(e.published.unwrap(), "2026-02-20"),
+                "{ext}"
+            );
+        }
+    }
+    let updated: HashSet<_> = first.entries.iter().map(|e| e.updated).collect();
+    assert_eq!(
+        updated.len(),
+        first.entries.len(),
+        "no two entries share `updated`"
+    );
+    // Once given, an item's instants never change: the first two kept theirs.
+    let all = sandbox.feed("all", "atom");
+    for e in first
+        .entries
+        .iter()
+        .filter(|e| common::title(e).starts_with("Day news"))
+    {
+        let now = all.entries.iter().find(|n| n.id == e.id).unwrap();
+        assert_eq!((now.published, now.updated), (e.published, e.updated));
+    }
+}
+
+#[test]
+fn the_same_input_rendered_otherwise_is_not_an_edit() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(sandbox.config()).unwrap();
+    let db = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE)).unwrap();
+    let key = "%/details/1158782";
+    let updated = |db: &rusqlite::Connection| -> String {
+        db.query_row("SELECT updated FROM item WHERE key LIKE ?1", [key], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let before = updated(&db);
+    // As an older release would have rendered it; and the dump is read again.
+    db.execute(
+        "UPDATE item SET content_html = '<p>old</p>', content_hash = 'old' WHERE key LIKE ?1",
+        [key],
+    )
+    .unwrap();
+    db.execute("DELETE FROM source_file", []).unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!((summary.updated, summary.rerendered), (0, 1), "{summary}");
+    assert_eq!(updated(&db), before, "not an edit: `updated` stays");
+    let html: String = db
+        .query_row(
+            "SELECT content_html FROM item WHERE key LIKE ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(html.contains("Joan Groizard."), "rendered anew: {html}");
+    // A change at the source is an edit.
+    let seed = std::fs::read_to_string(sandbox.path("config/dumps/seed.txt")).unwrap();
+    std::fs::write(
+        sandbox.path("config/dumps/seed.txt"),
+        seed.replacen("Joan Groizard.", "Joan Groizard, in Madrid.", 1),
+    )
+    .unwrap();
+    let summary = build::run(sandbox.config()).unwrap();
+    assert_eq!((summary.updated, summary.rerendered), (1, 0), "{summary}");
+    assert_ne!(updated(&db), before);
 }

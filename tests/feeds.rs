@@ -350,10 +350,10 @@ fn a_feed_entry_and_a_dump_item_with_the_same_url_are_one_item() {
     );
     // A 2020 T00:00:00 record is a local date.
     let archived = entry(&mfa, "Archived embassy news");
-    assert_eq!(
-        archived.published.unwrap().to_rfc3339(),
-        "2020-05-03T18:00:00+00:00"
-    );
+    assert!(common::within_day(
+        archived.published.unwrap(),
+        "2020-05-04"
+    ));
     // The mti entity's item goes to mti, whatever its link says.
     assert_eq!(sandbox.feed("mti", "rss").entries.len(), 2);
 }

@@ -14,18 +14,22 @@ use govfeeds::store::DB_FILE;
 /// `govfeeds build` at f8b8799 (schema 6) on `seed.txt` and `quirks.txt`, bundled config.
 const OLD_STORE: &str = "tests/fixtures/stores/v6-seed-quirks.sqlite3";
 
-/// Every stored item's (key, guid, page).
-fn items(db: &Path) -> Vec<(String, String, Option<String>)> {
+/// Every stored item's (key, guid, page, published, updated).
+type Row = (String, String, Option<String>, String, String);
+
+fn items(db: &Path) -> Vec<Row> {
     let conn = rusqlite::Connection::open(db).expect("open store");
     let has_page = conn.prepare("SELECT page FROM item LIMIT 0").is_ok();
     let sql = if has_page {
-        "SELECT key, guid, page FROM item ORDER BY id"
+        "SELECT key, guid, page, published, updated FROM item ORDER BY id"
     } else {
-        "SELECT key, guid, NULL FROM item ORDER BY id"
+        "SELECT key, guid, NULL, published, updated FROM item ORDER BY id"
     };
     let mut select = conn.prepare(sql).expect("select");
     select
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .expect("query")
         .map(|row| row.expect("row"))
         .collect()
@@ -59,13 +63,16 @@ async fn a_previous_release_store_keeps_its_items_and_gets_pages() {
 
     let after = items(&db);
     assert_eq!(after.len(), before.len(), "nothing lost or duplicated");
-    for ((key, guid, _), (new_key, new_guid, page)) in before.iter().zip(&after) {
-        assert_eq!((key, guid), (new_key, new_guid), "identity unchanged");
-        assert_eq!(page.as_deref(), Some(page_name(key).as_str()), "{key}");
+    for (old, new) in before.iter().zip(&after) {
+        let (key, guid, _, published, updated) = old;
+        assert_eq!((key, guid), (&new.0, &new.1), "identity unchanged");
+        assert_eq!(new.2.as_deref(), Some(page_name(key).as_str()), "{key}");
+        // Instants once published never change, whatever later releases choose for new items.
+        assert_eq!((published, updated), (&new.3, &new.4), "{key}");
     }
 
     // The published feeds carry the GUIDs the old release published.
-    let guids: BTreeSet<&str> = before.iter().map(|(_, guid, _)| guid.as_str()).collect();
+    let guids: BTreeSet<&str> = before.iter().map(|row| row.1.as_str()).collect();
     let feed = sandbox.feed("all", "atom");
     assert_eq!(feed.entries.len(), before.len());
     for entry in &feed.entries {
@@ -74,7 +81,7 @@ async fn a_previous_release_store_keeps_its_items_and_gets_pages() {
 
     // Every old item has a page, served by the daemon.
     let daemon = Daemon::start(&sandbox).await;
-    for (_, _, page) in &after {
+    for (_, _, page, _, _) in &after {
         let path = format!("/items/{}.html", page.as_deref().unwrap_or_default());
         let status = common::raw_status(daemon.addr, "GET", &path);
         assert_eq!(status, 200, "{path}");

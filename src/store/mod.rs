@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime};
 use std::os::unix::fs::MetadataExt;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_created.sql"),
     include_str!("migrations/0009_date_repair.sql"),
     include_str!("migrations/0010_publish_state.sql"),
+    include_str!("migrations/0011_day_instants.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -114,6 +115,8 @@ pub struct Store {
     file_id: (u64, u64),
     /// Whether this is the writer (not a read-only connection).
     writer: bool,
+    /// The last `updated` time given to an edited item, microseconds.
+    last_edit: i64,
 }
 
 impl Drop for Store {
@@ -126,9 +129,15 @@ impl Drop for Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// First time this identity was seen.
-    New,
-    /// Seen before with different content: content and `updated` changed.
+    New {
+        /// Its publication time, Unix seconds.
+        published: i64,
+    },
+    /// Seen before with different content: content changed, and `updated` too when the
+    /// source's input did (`edited`; else only govfeeds renders it otherwise now).
     Updated {
+        /// Whether the source changed it (else it is only rendered otherwise).
+        edited: bool,
         /// The feed the item was in before (it may have moved).
         feed: String,
         /// The item's language before.
@@ -293,6 +302,7 @@ impl Store {
             path,
             file_id,
             writer: true,
+            last_edit: 0,
         })
     }
 
@@ -327,6 +337,7 @@ impl Store {
             path,
             file_id,
             writer: false,
+            last_edit: 0,
         })
     }
 
@@ -378,6 +389,7 @@ impl Store {
             conn: &self.conn,
             path: &self.path,
             open: true,
+            last_edit: &mut self.last_edit,
         })
     }
 
@@ -962,6 +974,8 @@ pub struct Batch<'a> {
     path: &'a Path,
     /// Whether a transaction is open (to roll back on drop).
     open: bool,
+    /// The last `updated` time given to an edited item, microseconds: each edit gets its own.
+    last_edit: &'a mut i64,
 }
 
 impl Drop for Batch<'_> {
@@ -1010,7 +1024,8 @@ impl Batch<'_> {
         let existing: Option<Known> = self
             .conn
             .prepare_cached(
-                "SELECT id, content_hash, published, feed, variant_lang, language, link
+                "SELECT id, content_hash, published, feed, variant_lang, language, link,
+                     input_hash
                  FROM item WHERE key = ?1",
             )
             .and_then(|mut s| {
@@ -1023,6 +1038,7 @@ impl Batch<'_> {
                         variant: r.get(4)?,
                         language: r.get(5)?,
                         link: r.get(6)?,
+                        input: r.get(7)?,
                     })
                 })
                 .optional()
@@ -1053,16 +1069,24 @@ impl Batch<'_> {
         }
         match existing {
             None => {
-                let published = item.published.to_rfc3339();
+                let (published, day) = match item.day {
+                    Some(day) => (
+                        self.instant_in_day(day, item.news_id, item.published.timezone())?,
+                        Some(i64::from(day.num_days_from_ce())),
+                    ),
+                    None => (item.published, None),
+                };
+                let published_ts = published.timestamp();
+                let published = published.to_rfc3339();
                 self.conn
                     .prepare_cached(
                         "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
                              title, content_html, summary, published, published_ts, updated,
                              content_hash, source, authors, categories, enclosure_url,
                              enclosure_type, enclosure_length, language, pinned_feed,
-                             title_language, page, variant_lang)
+                             title_language, page, variant_lang, day, input_hash)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
-                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -1077,7 +1101,7 @@ impl Batch<'_> {
                             item.content_html,
                             item.summary,
                             published,
-                            item.published.timestamp(),
+                            published_ts,
                             hash,
                             source,
                             details.authors,
@@ -1090,30 +1114,47 @@ impl Batch<'_> {
                             item.title_language,
                             identity::page_name(&item.key),
                             variant,
+                            day,
+                            item.input_hash,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
-                Ok(Outcome::New)
+                Ok(Outcome::New {
+                    published: published_ts,
+                })
             }
-            Some(known) if known.hash == hash => Ok(Outcome::Unchanged),
+            Some(known) if known.hash == hash => {
+                if known.input.is_none() {
+                    self.conn
+                        .prepare_cached("UPDATE item SET input_hash = ?1 WHERE id = ?2")
+                        .and_then(|mut s| s.execute(params![item.input_hash, known.id]))
+                        .map_err(|e| self.err(e))?;
+                }
+                Ok(Outcome::Unchanged)
+            }
             Some(Known {
                 id,
                 published,
                 feed: previous_feed,
                 language: previous_language,
+                input,
                 ..
             }) => {
-                // `updated` never goes before `published`, whatever the clock says.
+                // The same input rendered otherwise is no edit (nor is the first re-render of
+                // an item stored before inputs were recorded).
+                let edited = input.is_some_and(|input| input != item.input_hash);
+                // `updated` never goes before `published`, whatever the clock says, and no two
+                // edits share one (a microsecond apart at least).
                 let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
-                let updated = now.max(published).to_rfc3339();
+                let updated = edited.then(|| self.edit_time(now.max(published)).to_rfc3339());
                 self.conn
                     .prepare_cached(
                         "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
-                             content_html = ?6, summary = ?7, updated = ?8, content_hash = ?9,
-                             source = ?10, authors = ?12, categories = ?13, enclosure_url = ?14,
-                             enclosure_type = ?15, enclosure_length = ?16, language = ?17,
-                             pinned_feed = ?18, title_language = ?19,
-                             variant_lang = COALESCE(?20, variant_lang)
+                             content_html = ?6, summary = ?7, updated = COALESCE(?8, updated),
+                             content_hash = ?9, source = ?10, authors = ?12, categories = ?13,
+                             enclosure_url = ?14, enclosure_type = ?15, enclosure_length = ?16,
+                             language = ?17, pinned_feed = ?18, title_language = ?19,
+                             variant_lang = COALESCE(?20, variant_lang), input_hash = ?21
                          WHERE id = ?11",
                     )
                     .and_then(|mut s| {
@@ -1138,6 +1179,7 @@ impl Batch<'_> {
                             item.pinned_feed,
                             item.title_language,
                             variant,
+                            item.input_hash,
                         ])
                     })
                     .map_err(|e| self.err(e))?;
@@ -1151,12 +1193,106 @@ impl Batch<'_> {
                         .map_err(|e| self.err(e))?;
                 }
                 Ok(Outcome::Updated {
+                    edited,
                     feed: previous_feed,
                     language: previous_language,
                     published: published.timestamp(),
                 })
             }
         }
+    }
+
+    /// `at`, or a microsecond after the last edit's time if that is not later.
+    fn edit_time(&mut self, at: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+        let micros = at.timestamp_micros().max(*self.last_edit + 1);
+        *self.last_edit = micros;
+        DateTime::from_timestamp_micros(micros).map_or(at, |t| t.with_timezone(&at.timezone()))
+    }
+
+    /// The instant of a new item dated `day` only, with gov.kz news id `news_id`: within 05:00
+    /// to 15:00 UTC of that day, so that readers from UTC−5 to UTC+9 all show that day; and
+    /// between the instants of the day's items it falls between in feed order (news id
+    /// descending, then first seen), so that a reader sorting by date keeps the feed's order
+    /// and no two items share an instant while there is room. Items with a news id take the
+    /// later half of the window, those without (last in feed order) the earlier half. Chosen
+    /// once: an item keeps it.
+    fn instant_in_day(
+        &self,
+        day: NaiveDate,
+        news_id: Option<i64>,
+        offset: FixedOffset,
+    ) -> Result<DateTime<FixedOffset>, StoreError> {
+        /// The gap left between neighbours when there is room.
+        const STEP: i64 = 60;
+        let midnight = day.and_time(NaiveTime::MIN).and_utc().timestamp();
+        let middle = midnight + 10 * 3600;
+        // The item's half of the window, as exclusive bounds.
+        let (low, high) = match news_id {
+            Some(_) => (middle - 1, midnight + 15 * 3600),
+            None => (midnight + 5 * 3600 - 1, middle),
+        };
+        let number = i64::from(day.num_days_from_ce());
+        let first = |sql: &str, args: &[&dyn rusqlite::ToSql]| {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut s| {
+                    s.query_row(args, |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(|e| self.err(e))
+        };
+        // The neighbours: the item just above (later) and just below (earlier) in feed order.
+        let (above, below) = match news_id {
+            Some(id) => (
+                first(
+                    "SELECT published_ts, news_id FROM item WHERE day = ?1 AND news_id >= ?2
+                     ORDER BY news_id ASC, id DESC LIMIT 1",
+                    &[&number, &id],
+                )?,
+                first(
+                    "SELECT published_ts, news_id FROM item WHERE day = ?1
+                         AND (news_id < ?2 OR news_id IS NULL)
+                     ORDER BY news_id IS NULL, news_id DESC, id ASC LIMIT 1",
+                    &[&number, &id],
+                )?,
+            ),
+            None => (
+                first(
+                    "SELECT published_ts, news_id FROM item WHERE day = ?1
+                     ORDER BY news_id IS NULL DESC, news_id ASC, id DESC LIMIT 1",
+                    &[&number],
+                )?,
+                None,
+            ),
+        };
+        let hi = above.map_or(high, |(t, _)| t.min(high));
+        let lo = below.map_or(low, |(t, _)| t.max(low));
+        let room = hi - lo;
+        let step = STEP.min(room / 2).max(0);
+        let ts = match news_id {
+            None => match above {
+                // The day's first item without a news id: the top of the earlier half.
+                None | Some((_, Some(_))) => high - 1,
+                // Later ones: below the last.
+                Some(_) => hi - step,
+            },
+            Some(n) => match (above, below) {
+                // The day's first news: the middle of its half, room both ways.
+                (None, None) | (None, Some((_, None))) => (lo + hi) / 2,
+                // Between two news: as far from each as their ids are.
+                (Some((_, Some(a))), Some((_, Some(b)))) if a > b && room >= 2 => {
+                    lo + (room * (n - b) / (a - b)).clamp(1, room - 1)
+                }
+                (Some(_), _) => hi - step,
+                (None, Some(_)) => lo + step,
+            },
+        };
+        let ts = ts.clamp(low + 1, high - 1);
+        Ok(DateTime::from_timestamp(ts, 0)
+            .unwrap_or_default()
+            .with_timezone(&offset))
     }
 
     /// Records the `lang` variant of item `id` at `url`; whether that changed anything.
@@ -1243,6 +1379,8 @@ struct Known {
     variant: Option<String>,
     language: Option<String>,
     link: Option<String>,
+    /// The digest of the source's input it was last stored from (none before it was kept).
+    input: Option<String>,
 }
 
 impl Known {

@@ -355,3 +355,11 @@ impl Drop for Running {
         }
     }
 }
+
+/// Whether `instant` shows as `day` (YYYY-MM-DD) in every time zone from UTC−5 to UTC+9:
+/// between 05:00 and 15:00 UTC of that day.
+pub fn within_day(instant: chrono::DateTime<chrono::Utc>, day: &str) -> bool {
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a date");
+    let at = |h| day.and_hms_opt(h, 0, 0).expect("an hour").and_utc();
+    (at(5)..at(15)).contains(&instant)
+}

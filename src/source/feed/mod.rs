@@ -293,6 +293,11 @@ fn item(
         Some(t) => date_or_now(date_of(t, origin, config), now),
         None => (now, None),
     };
+    let day = entry
+        .published
+        .or(entry.updated)
+        .filter(|t| warning.is_none() && is_migrated_date(*t, origin))
+        .map(|t| t.date_naive());
     let warning = warning.map(|w| format!("entry {:?}: {w}", entry.id));
     let (key, guid, guid_is_permalink) = match &link {
         Some(url) => {
@@ -322,6 +327,17 @@ fn item(
         .entity
         .clone()
         .or_else(|| link.as_ref().and_then(identity::entity_slug));
+    let input_hash = crate::item::input_hash(&[
+        entry.title.as_ref().map_or("", |t| t.content.as_str()),
+        link.as_ref().map_or("", Url::as_str),
+        &body_html,
+        entry.summary.as_ref().map_or("", |s| s.content.as_str()),
+        &entry
+            .published
+            .or(entry.updated)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+    ]);
     let item = Item {
         key,
         guid,
@@ -333,6 +349,8 @@ fn item(
         content_html,
         summary: clean(&truncate_words(&summary, SUMMARY_CHARS)),
         published,
+        day,
+        input_hash,
         authors: entry
             .authors
             .iter()
@@ -357,11 +375,16 @@ fn item(
 /// An entry's date in the site's time zone. gov.kz records migrated in 2019–2021 carry a bare
 /// `T00:00:00`: that is a local date, not midnight UTC.
 fn date_of(t: DateTime<Utc>, origin: &FeedOrigin, config: &Config) -> DateTime<FixedOffset> {
-    let bare_midnight = t.hour() == 0 && t.minute() == 0 && t.second() == 0;
-    if origin.entity.is_some() && bare_midnight && (2019..=2021).contains(&t.year()) {
+    if is_migrated_date(t, origin) {
         return local_midnight(t.date_naive(), config.site.timezone);
     }
     t.with_timezone(&config.site.timezone).fixed_offset()
+}
+
+/// Whether `t` is a gov.kz record's bare migrated date: a day, with no time.
+fn is_migrated_date(t: DateTime<Utc>, origin: &FeedOrigin) -> bool {
+    let bare_midnight = t.hour() == 0 && t.minute() == 0 && t.second() == 0;
+    origin.entity.is_some() && bare_midnight && (2019..=2021).contains(&t.year())
 }
 
 /// The first image among the entry's media (RSS enclosures land there too).
