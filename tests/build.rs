@@ -13,12 +13,6 @@ use govfeeds::store::DB_FILE;
 
 const MADRID: &str = "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782";
 
-fn published(s: &str) -> DateTime<Utc> {
-    DateTime::<FixedOffset>::parse_from_rfc3339(s)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn mtimes(sandbox: &Sandbox) -> HashMap<String, SystemTime> {
     std::fs::read_dir(sandbox.path("var/public/feeds"))
         .unwrap()
