@@ -103,7 +103,9 @@ impl Item {
         config: &Config,
         now: DateTime<FixedOffset>,
     ) -> (Item, Option<String>) {
-        let body = Body::parse(&entry.body, &entry.title);
+        // Identity reads the title as written; readers get it readable.
+        let title = crate::text::readable(&entry.title);
+        let body = Body::parse(&crate::text::readable(&entry.body), &title);
         let mut warnings = Vec::new();
         let url = body.source.as_deref().and_then(|raw| {
             let url = identity::parse_source_url(raw);
@@ -131,7 +133,7 @@ impl Item {
                 (key, guid, false)
             }
         };
-        let (language, title_language) = languages(&entry.title, &body.summary(), None);
+        let (language, title_language) = languages(&title, &body.summary(), None);
         let item = Item {
             key,
             guid,
@@ -139,7 +141,7 @@ impl Item {
             entity: url.as_ref().and_then(identity::entity_slug),
             news_id: url.as_ref().and_then(identity::news_id),
             link: url.map(String::from),
-            title: entry.title.clone(),
+            title,
             content_html: body.to_html(),
             summary: body.summary(),
             published,

@@ -22,6 +22,53 @@ fn is_xml_char(c: char) -> bool {
     }
 }
 
+/// The text of an HTML fragment: tags stripped, entities decoded.
+pub fn markup_to_text(html: &str) -> String {
+    let stripped = ammonia::Builder::empty()
+        .add_clean_content_tags(["script", "style", "head", "title"])
+        .clean(html)
+        .to_string();
+    clean(&html_escape::decode_html_entities(&stripped))
+}
+
+/// Text as a reader should see it: tags a scraper left in reduced to their text (with
+/// entities decoded), U+FFFD (the mark of bytes that were not UTF-8) dropped, whitespace
+/// collapsed.
+pub fn readable(s: &str) -> String {
+    let has_markup = s.match_indices('<').any(|(i, _)| is_tag(&s[i + 1..]));
+    let text = if has_markup {
+        markup_to_text(s)
+    } else {
+        clean(s)
+    };
+    collapse_whitespace(&text.replace('\u{FFFD}', " "))
+}
+
+/// The HTML elements a scraper leaves in text.
+const TAGS: &[&str] = &[
+    "a", "b", "i", "u", "s", "em", "strong", "small", "big", "sup", "sub", "span", "font", "p",
+    "br", "hr", "div", "img", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+    "tr", "td", "th", "blockquote", "center", "section", "article", "script", "style",
+    "iframe", "mark", "q", "cite", "code", "pre",
+];
+
+/// Whether `rest` (what follows a `<`) is the rest of an HTML tag: `b>`, `/b>`,
+/// `a href="…">`, `br/>`; not `5 градусов` or `y and y>z`.
+fn is_tag(rest: &str) -> bool {
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let name = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric()).len();
+    if !TAGS.contains(&rest[..name].to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    let after = &rest[name..];
+    match after.find(['<', '>']) {
+        Some(end) if after.as_bytes()[end] == b'>' => {
+            after[..end].is_empty() || after.starts_with([' ', '/', '\t', '\n'])
+        }
+        _ => false,
+    }
+}
+
 /// Collapses every run of whitespace to one space and trims the ends.
 pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -76,6 +123,15 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_text_keeps_words_and_drops_markup_and_broken_bytes() {
+        assert_eq!(readable("<b>Bold</b> &amp; plain"), "Bold & plain");
+        assert_eq!(readable("Broken \u{FFFD}\u{FFFD} bytes"), "Broken bytes");
+        for text in ["Температура <5 градусов", "x<y and y>z", "a < b", "AT&amp;T"] {
+            assert_eq!(readable(text), text, "{text}");
+        }
+    }
 
     #[test]
     fn strips_forbidden_characters() {

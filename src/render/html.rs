@@ -66,11 +66,12 @@ pub fn index(config: &Config, feeds: &[FeedInfo]) -> Vec<u8> {
     let _ = write!(
         out,
         "<h1>{title}</h1>\n<p>{description}</p>\n\
-         <p><a href=\"{opml}\">Subscribe to every feed at once (OPML)</a></p>\n\
+         <p>Subscribe to <a href=\"{all}\">every news in one feed</a>, or to <a href=\"{opml}\">every ministry and body in a feed of its own (OPML)</a>: each news is in exactly one of those; subscribing to both shows it twice.</p>\n\
          <table>\n<thead><tr><th>Feed</th><th>Items</th><th>Updated</th><th>Subscribe</th></tr></thead>\n<tbody>\n",
         title = text(&site.title),
         description = text(&site.description),
         opml = attr(&config.url_for("feeds.opml")),
+        all = attr(&config.url_for(&format!("feeds/{COMBINED_ID}.atom"))),
     );
     for feed in feeds {
         let id = &feed.name.id;

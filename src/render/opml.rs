@@ -1,5 +1,8 @@
-//! OPML 2.0 of every feed, so a reader subscribes to everything in one import: the combined
-//! feed, then the ministries, then the other government bodies, each group an outline.
+//! OPML 2.0 of the feeds that together hold every item once: the ministries, then the other
+//! government bodies (each group an outline), then the unattributed news. The combined feed
+//! is left out: it repeats their entries, and a reader that imported both would show each news
+//! twice (or, keying entries by id across feeds, move them between feeds). It is offered as a
+//! subscription of its own.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -31,16 +34,12 @@ fn write(config: &Config, feeds: &[FeedInfo]) -> std::io::Result<Vec<u8>> {
     {
         text_element(&mut w, "dateModified", &newest.to_rfc2822())?;
     }
-    text_element(&mut w, "docs", "http://opml.org/spec2.opml")?;
     w.write_event(Event::End(BytesEnd::new("head")))?;
     w.write_event(Event::Start(BytesStart::new("body")))?;
     let is_ministry = |f: &&FeedInfo| config.ministries.iter().any(|m| m.feed.id == f.name.id);
     let is_other = |f: &&FeedInfo| {
         f.name.id != COMBINED_ID && f.name.id != config.unattributed.id && !is_ministry(f)
     };
-    for feed in feeds.iter().filter(|f| f.name.id == COMBINED_ID) {
-        outline(&mut w, config, feed)?;
-    }
     for (group, members) in [
         (
             "Ministries",
@@ -55,7 +54,7 @@ fn write(config: &Config, feeds: &[FeedInfo]) -> std::io::Result<Vec<u8>> {
             continue;
         }
         w.write_event(Event::Start(
-            BytesStart::new("outline").with_attributes([("text", group), ("title", group)]),
+            BytesStart::new("outline").with_attributes([("text", group)]),
         ))?;
         for feed in members {
             outline(&mut w, config, feed)?;
@@ -80,7 +79,7 @@ fn text_element(w: &mut Writer<Vec<u8>>, name: &str, text: &str) -> std::io::Res
 
 fn outline(w: &mut Writer<Vec<u8>>, config: &Config, feed: &FeedInfo) -> std::io::Result<()> {
     let xml_url = config.url_for(&format!("feeds/{}.atom", feed.name.id));
-    let html_url = config.site.base_url.to_string();
+    let html_url = config.url_for(&format!("feeds/{}.html", feed.name.id));
     w.write_event(Event::Empty(BytesStart::new("outline").with_attributes([
         ("text", feed.name.title.as_str()),
         ("title", feed.name.title.as_str()),

@@ -12,7 +12,7 @@ mod salvage;
 use crate::config::Config;
 use crate::identity;
 use crate::item::{Enclosure, Item, date_or_now, local_midnight};
-use crate::text::{clean, collapse_whitespace, truncate_words};
+use crate::text::{clean, collapse_whitespace, markup_to_text, truncate_words};
 
 /// Most characters of a title made from the body when an entry has none.
 const TITLE_FROM_BODY: usize = 80;
@@ -271,11 +271,11 @@ fn item(
         .or_else(|| entry.summary.as_ref().map(text_as_html))
         .unwrap_or_default();
     let content_html = sanitize(&body_html, &base);
-    let body_text = collapse_whitespace(&html_to_text(&content_html));
+    let body_text = collapse_whitespace(&markup_to_text(&content_html));
     let title = entry
         .title
         .as_ref()
-        .map(|t| collapse_whitespace(&html_to_text(&t.content)))
+        .map(|t| collapse_whitespace(&markup_to_text(&t.content)))
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| {
             let from_body = truncate_words(&body_text, TITLE_FROM_BODY);
@@ -286,7 +286,7 @@ fn item(
             }
         });
     let summary = match &entry.summary {
-        Some(s) if entry.content.is_some() => collapse_whitespace(&html_to_text(&s.content)),
+        Some(s) if entry.content.is_some() => collapse_whitespace(&markup_to_text(&s.content)),
         _ => body_text.clone(),
     };
     let (published, warning) = match entry.published.or(entry.updated) {
@@ -432,14 +432,6 @@ pub fn sanitize(html: &str, base: &Url) -> String {
         .to_string()
 }
 
-/// The text of an HTML fragment: tags stripped, entities decoded.
-pub fn html_to_text(html: &str) -> String {
-    let stripped = ammonia::Builder::empty()
-        .add_clean_content_tags(["script", "style", "head", "title"])
-        .clean(html)
-        .to_string();
-    clean(&html_escape::decode_html_entities(&stripped))
-}
 
 #[cfg(test)]
 mod tests {
@@ -483,10 +475,10 @@ mod tests {
     #[test]
     fn titles_become_plain_text() {
         assert_eq!(
-            html_to_text("<b>Bold</b> &amp; &quot;quoted&quot; &#1178;"),
+            markup_to_text("<b>Bold</b> &amp; &quot;quoted&quot; &#1178;"),
             "Bold & \"quoted\" Қ"
         );
-        assert_eq!(html_to_text("AT&amp;T <script>x</script>news"), "AT&T news");
+        assert_eq!(markup_to_text("AT&amp;T <script>x</script>news"), "AT&T news");
     }
 
     #[test]
