@@ -934,6 +934,7 @@ impl<'a> Ingest<'a> {
                     moved: false,
                 };
                 self.reach(&feed, item.language.as_deref(), change);
+                self.languages_changed(batch, &[(&feed, item.language.as_deref())])?;
             }
             Outcome::Updated {
                 edited,
@@ -953,6 +954,10 @@ impl<'a> Ingest<'a> {
                 };
                 self.reach(&previous, language.as_deref(), change);
                 self.reach(&feed, item.language.as_deref(), change);
+                let (before, after) = (language.as_deref(), item.language.as_deref());
+                if (previous.as_str(), before) != (feed.as_str(), after) {
+                    self.languages_changed(batch, &[(&previous, before), (&feed, after)])?;
+                }
             }
             Outcome::Variant {
                 feed,
@@ -971,6 +976,28 @@ impl<'a> Ingest<'a> {
         }
         if self.checkpointed.elapsed() >= CHECKPOINT_EVERY {
             self.checkpoint(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Where an item arrived in or left one of `places` (feed and language): when that is the
+    /// first or the last item of the language in the feed, its page (and the combined feed's)
+    /// links one language feed more or less, whatever else the change reaches.
+    fn languages_changed(
+        &mut self,
+        batch: &Batch<'_>,
+        places: &[(&str, Option<&str>)],
+    ) -> Result<(), Interrupted> {
+        for &(feed, language) in places {
+            let Some(language) = language else {
+                continue;
+            };
+            if batch.language_count(feed, language)? <= 1 {
+                for id in [feed, COMBINED_ID] {
+                    self.changes
+                        .touch(Target::Feed(id.to_string()), FeedChange::WHOLE);
+                }
+            }
         }
         Ok(())
     }

@@ -705,7 +705,9 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     db.execute_batch(
         "DELETE FROM meta WHERE name = 'created'; DROP TABLE publish_pending;
          DROP TABLE published_doc; DROP INDEX item_day; ALTER TABLE item DROP COLUMN day;
-         ALTER TABLE item DROP COLUMN input_hash;
+         ALTER TABLE item DROP COLUMN input_hash; DROP TRIGGER item_language_counted;
+         DROP TRIGGER item_language_moved; DROP TRIGGER item_language_uncounted;
+         DROP TABLE feed_language_count;
          PRAGMA user_version = 7;",
     )
     .unwrap();
@@ -931,4 +933,25 @@ fn the_same_input_rendered_otherwise_is_not_an_edit() {
     let summary = build::run(sandbox.config()).unwrap();
     assert_eq!((summary.updated, summary.rerendered), (1, 0), "{summary}");
     assert_ne!(updated(&db), before);
+}
+
+#[test]
+fn a_feed_page_links_the_language_feeds_it_has_items_in() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    std::fs::write(sandbox.path("config/dumps/m1.txt"), mfa_dump(60, 1000)).unwrap();
+    build::run(sandbox.config()).unwrap();
+    let page = || std::fs::read_to_string(sandbox.feed_path("mfa", "html")).unwrap();
+    assert!(page().contains("hreflang=\"en\""), "{}", page());
+    assert!(!page().contains("hreflang=\"kk\""), "no Kazakh item in mfa yet");
+    // Served all the same, empty, for whoever subscribed.
+    assert!(sandbox.feed("mfa", "kk.atom").entries.is_empty());
+    // A first Kazakh item, old enough to be outside the newest 50: the page links it now.
+    std::fs::write(
+        sandbox.path("config/dumps/m2.txt"),
+        "S\n\nW\n\nЕлшілік жиналыс 01.06.2024\nЕлшілікте жиналыс өтті.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/999?lang=kk\n",
+    )
+    .unwrap();
+    build::run(sandbox.config()).unwrap();
+    assert!(page().contains("hreflang=\"kk\""), "{}", page());
+    assert_eq!(sandbox.feed("mfa", "kk.atom").entries.len(), 1);
 }

@@ -60,6 +60,7 @@ fn render_both(
         classifier: Classifier::new(config),
         edition: Edition::Current { archives: 0 },
         created: t,
+        languages: vec![],
     };
     let rss = rss::render(&doc).unwrap();
     let atom = atom::render(&doc).unwrap();

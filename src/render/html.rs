@@ -125,7 +125,7 @@ pub fn feed_page(doc: &FeedDoc<'_>) -> Vec<u8> {
         description = text(&doc.description),
     );
     subscribe_links(&mut out, config, id);
-    for lang in &config.languages {
+    for lang in &doc.languages {
         let _ = write!(
             out,
             " · <a href=\"{href}\" hreflang=\"{lang}\">Atom ({lang_text})</a>",

@@ -100,6 +100,8 @@ pub struct FeedDoc<'a> {
     pub edition: Edition,
     /// When the store was created: the `updated` time when there are no items.
     pub created: DateTime<FixedOffset>,
+    /// The configured languages the feed has items in (their feeds are linked).
+    pub languages: Vec<String>,
 }
 
 impl FeedDoc<'_> {
@@ -161,6 +163,7 @@ pub fn language_document(
         classifier: Classifier::new(config),
         edition: Edition::Language(lang.to_string()),
         created,
+        languages: Vec::new(),
     };
     Ok(Document {
         path: language_path(id, lang),
@@ -304,6 +307,7 @@ pub fn feed_documents(
             archives: archives(config, count),
         },
         created,
+        languages: with_items(store, config, feed)?,
     };
     let modified = doc.updated();
     let [rss_path, atom_path, json_path, html_path] = feed_paths(id);
@@ -339,6 +343,21 @@ pub fn feed_documents(
         updated: modified,
     };
     Ok((documents, info))
+}
+
+/// The configured languages `feed` (every feed when `None`) has items in.
+fn with_items(
+    store: &Store,
+    config: &Config,
+    feed: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let present = store.languages_in(feed)?;
+    Ok(config
+        .languages
+        .iter()
+        .filter(|l| present.contains(l))
+        .cloned()
+        .collect())
 }
 
 /// What the index says of feed `id` (which holds `count` items) without rendering it: the

@@ -104,6 +104,7 @@ fn archive_page(
         classifier,
         edition: Edition::Archive { page, last },
         created: store.created()?,
+        languages: Vec::new(),
     };
     let bytes = atom::render(&doc)?;
     let modified = doc.updated();

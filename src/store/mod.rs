@@ -452,6 +452,21 @@ impl Store {
         Ok(moved)
     }
 
+    /// The languages `feed` (every feed when `None`) has items in, sorted.
+    pub fn languages_in(&self, feed: Option<&str>) -> Result<Vec<String>, StoreError> {
+        let sql = match feed {
+            Some(_) => "SELECT language FROM feed_language_count WHERE feed = ?1 AND n > 0
+                        ORDER BY language",
+            None => "SELECT DISTINCT language FROM feed_language_count WHERE n > 0
+                     ORDER BY language",
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let args: Vec<&str> = feed.into_iter().collect();
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
     /// How many items `feed` holds (every feed when `None`).
     pub fn count_in(&self, feed: Option<&str>) -> Result<u64, StoreError> {
         let Some(feed) = feed else {
@@ -1293,6 +1308,17 @@ impl Batch<'_> {
         Ok(DateTime::from_timestamp(ts, 0)
             .unwrap_or_default()
             .with_timezone(&offset))
+    }
+
+    /// How many items of `feed` are in `language`.
+    pub fn language_count(&self, feed: &str, language: &str) -> Result<u64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT n FROM feed_language_count WHERE feed = ?1 AND language = ?2",
+            )
+            .and_then(|mut s| s.query_row([feed, language], |r| r.get::<_, i64>(0)).optional())
+            .map(|n| n.unwrap_or(0).unsigned_abs())
+            .map_err(|e| self.err(e))
     }
 
     /// Records the `lang` variant of item `id` at `url`; whether that changed anything.
