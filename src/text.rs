@@ -46,17 +46,59 @@ pub fn readable(s: &str) -> String {
 
 /// The HTML elements a scraper leaves in text.
 const TAGS: &[&str] = &[
-    "a", "b", "i", "u", "s", "em", "strong", "small", "big", "sup", "sub", "span", "font", "p",
-    "br", "hr", "div", "img", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-    "tr", "td", "th", "blockquote", "center", "section", "article", "script", "style",
-    "iframe", "mark", "q", "cite", "code", "pre",
+    "a",
+    "b",
+    "i",
+    "u",
+    "s",
+    "em",
+    "strong",
+    "small",
+    "big",
+    "sup",
+    "sub",
+    "span",
+    "font",
+    "p",
+    "br",
+    "hr",
+    "div",
+    "img",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "center",
+    "section",
+    "article",
+    "script",
+    "style",
+    "iframe",
+    "mark",
+    "q",
+    "cite",
+    "code",
+    "pre",
 ];
 
 /// Whether `rest` (what follows a `<`) is the rest of an HTML tag: `b>`, `/b>`,
 /// `a href="…">`, `br/>`; not `5 градусов` or `y and y>z`.
 fn is_tag(rest: &str) -> bool {
     let rest = rest.strip_prefix('/').unwrap_or(rest);
-    let name = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric()).len();
+    let name = rest.len()
+        - rest
+            .trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+            .len();
     if !TAGS.contains(&rest[..name].to_ascii_lowercase().as_str()) {
         return false;
     }
@@ -128,7 +170,12 @@ mod tests {
     fn readable_text_keeps_words_and_drops_markup_and_broken_bytes() {
         assert_eq!(readable("<b>Bold</b> &amp; plain"), "Bold & plain");
         assert_eq!(readable("Broken \u{FFFD}\u{FFFD} bytes"), "Broken bytes");
-        for text in ["Температура <5 градусов", "x<y and y>z", "a < b", "AT&amp;T"] {
+        for text in [
+            "Температура <5 градусов",
+            "x<y and y>z",
+            "a < b",
+            "AT&amp;T",
+        ] {
             assert_eq!(readable(text), text, "{text}");
         }
     }

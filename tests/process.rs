@@ -427,7 +427,7 @@ fn talks_to_systemd_through_notify_socket() {
     // Ready means serving.
     assert_eq!(http_get(addr, "/healthz").unwrap().0, 200);
     assert!(
-        messages.contains("STATUS=serving 66 documents"),
+        messages.contains("STATUS=serving 69 documents"),
         "{messages}"
     );
     receive_until("WATCHDOG=1", &mut messages);

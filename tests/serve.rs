@@ -274,7 +274,7 @@ async fn head_405_and_404() {
         "/feeds/",
         "/feeds",
         "/etc/passwd",
-        "/favicon.ico",
+        "/favicon.png",
     ] {
         assert_eq!(
             client.get(daemon.url(path)).send().await.unwrap().status(),

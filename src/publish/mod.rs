@@ -245,7 +245,7 @@ fn behind(pending: &[Pending], feeds: &[(String, u64)], config: &Config) -> Behi
             Target::Everything => feeds.len() * (4 + config.languages.len()) + 3,
             Target::Feed(_) => 4,
             Target::Language(..) => 1,
-            Target::Site => 3,
+            Target::Site => render::site_paths().len(),
         })
         .sum();
     Behind {

@@ -128,6 +128,8 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         entries: doc.items.iter().map(|item| entry(doc, item)).collect(),
         extensions,
         namespaces,
+        icon: Some(doc.config.url_for(super::ICON_PATH)),
+        logo: Some(doc.config.url_for(super::ICON_PATH)),
         ..Default::default()
     };
     write(&feed, &doc.name.id)
@@ -225,6 +227,7 @@ pub fn health(
         generator: Some(generator()),
         lang: Some("en".into()),
         entries,
+        icon: Some(config.url_for(super::ICON_PATH)),
         ..Default::default()
     };
     write(&feed, HEALTH_ID)

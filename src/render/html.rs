@@ -37,7 +37,16 @@ fn head(out: &mut String, config: &Config, lang: &str, title: &str, feed: &FeedN
             href = attr(&config.url_for(&format!("feeds/{}.{extension}", feed.id))),
         );
     }
-    let _ = write!(out, "<style>{STYLE}</style>\n</head>\n<body>\n");
+    let _ = write!(
+        out,
+        "<link rel=\"icon\" href=\"{ico}\" sizes=\"16x16 32x32 48x48\">\n\
+         <link rel=\"icon\" href=\"{svg}\" type=\"image/svg+xml\">\n\
+         <link rel=\"apple-touch-icon\" href=\"{png}\">\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n",
+        ico = attr(&config.url_for(super::ICONS[0].0)),
+        svg = attr(&config.url_for(super::ICONS[2].0)),
+        png = attr(&config.url_for(super::ICON_PATH)),
+    );
 }
 
 fn subscribe_links(out: &mut String, config: &Config, id: &str) {

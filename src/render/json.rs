@@ -48,6 +48,8 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         "description": doc.description,
         "language": site.language,
         "authors": [{ "name": site.title, "url": site.base_url.as_str() }],
+        "icon": doc.config.url_for(super::ICON_PATH),
+        "favicon": doc.config.url_for(super::ICONS[0].0),
         "items": items,
     });
     let mut out = serde_json::to_vec_pretty(&feed).map_err(|e| RenderError::Encode {

@@ -37,6 +37,29 @@ pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
 /// `Content-Type` of HTML pages.
 pub const HTML_TYPE: &str = "text/html; charset=utf-8";
 
+/// The site's icon (drawn for govfeeds, `assets/icon.svg`), in the forms readers and browsers
+/// ask for: path, `Content-Type` and bytes.
+pub const ICONS: [(&str, &str, &[u8]); 3] = [
+    (
+        "favicon.ico",
+        "image/x-icon",
+        include_bytes!("../../assets/favicon.ico"),
+    ),
+    (
+        "icon.png",
+        "image/png",
+        include_bytes!("../../assets/icon.png"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../../assets/icon.svg"),
+    ),
+];
+
+/// The path of the square icon feeds name (192 × 192 pixels).
+pub const ICON_PATH: &str = "icon.png";
+
 /// One published document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
@@ -277,11 +300,14 @@ pub fn language_path(id: &str, lang: &str) -> String {
 }
 
 /// The paths of the site's own documents, in the order [`site_documents`] renders them.
-pub fn site_paths() -> [String; 3] {
+pub fn site_paths() -> [String; 6] {
     [
         format!("feeds/{HEALTH_ID}.atom"),
         "feeds.opml".to_string(),
         "index.html".to_string(),
+        ICONS[0].0.to_string(),
+        ICONS[1].0.to_string(),
+        ICONS[2].0.to_string(),
     ]
 }
 
@@ -388,7 +414,7 @@ pub fn site_documents(
     infos: &[FeedInfo],
     created: DateTime<FixedOffset>,
 ) -> Result<Vec<Document>, RenderError> {
-    let [health_path, opml_path, index_path] = site_paths();
+    let [health_path, opml_path, index_path, ..] = site_paths();
     let events = store.health_events(HEALTH_EVENTS)?;
     let health_modified = newest(events.iter().map(|e| e.at), created);
     let modified = newest(infos.iter().map(|f| f.updated), created);
@@ -411,5 +437,13 @@ pub fn site_documents(
             modified,
             bytes: html::index(config, infos),
         },
-    ])
+    ]
+    .into_iter()
+    .chain(ICONS.iter().map(|(path, content_type, bytes)| Document {
+        path: path.to_string(),
+        content_type,
+        bytes: bytes.to_vec(),
+        modified: created,
+    }))
+    .collect())
 }

@@ -55,6 +55,12 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
             }],
         }),
         items,
+        image: Some(rss::Image {
+            url: doc.config.url_for(super::ICON_PATH),
+            title: doc.name.title.clone(),
+            link: doc.current_url("html"),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let mut out =

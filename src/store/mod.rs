@@ -455,10 +455,14 @@ impl Store {
     /// The languages `feed` (every feed when `None`) has items in, sorted.
     pub fn languages_in(&self, feed: Option<&str>) -> Result<Vec<String>, StoreError> {
         let sql = match feed {
-            Some(_) => "SELECT language FROM feed_language_count WHERE feed = ?1 AND n > 0
-                        ORDER BY language",
-            None => "SELECT DISTINCT language FROM feed_language_count WHERE n > 0
-                     ORDER BY language",
+            Some(_) => {
+                "SELECT language FROM feed_language_count WHERE feed = ?1 AND n > 0
+                        ORDER BY language"
+            }
+            None => {
+                "SELECT DISTINCT language FROM feed_language_count WHERE n > 0
+                     ORDER BY language"
+            }
         };
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let args: Vec<&str> = feed.into_iter().collect();
@@ -1313,10 +1317,11 @@ impl Batch<'_> {
     /// How many items of `feed` are in `language`.
     pub fn language_count(&self, feed: &str, language: &str) -> Result<u64, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT n FROM feed_language_count WHERE feed = ?1 AND language = ?2",
-            )
-            .and_then(|mut s| s.query_row([feed, language], |r| r.get::<_, i64>(0)).optional())
+            .prepare_cached("SELECT n FROM feed_language_count WHERE feed = ?1 AND language = ?2")
+            .and_then(|mut s| {
+                s.query_row([feed, language], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
             .map(|n| n.unwrap_or(0).unsigned_abs())
             .map_err(|e| self.err(e))
     }

@@ -432,7 +432,6 @@ pub fn sanitize(html: &str, base: &Url) -> String {
         .to_string()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +477,10 @@ mod tests {
             markup_to_text("<b>Bold</b> &amp; &quot;quoted&quot; &#1178;"),
             "Bold & \"quoted\" Қ"
         );
-        assert_eq!(markup_to_text("AT&amp;T <script>x</script>news"), "AT&T news");
+        assert_eq!(
+            markup_to_text("AT&amp;T <script>x</script>news"),
+            "AT&T news"
+        );
     }
 
     #[test]
