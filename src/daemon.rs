@@ -566,6 +566,7 @@ impl Generation {
                 job,
             ));
         }
+        state.status.schedules_started(chrono::Utc::now());
         Generation { engine, tasks }
     }
 

@@ -21,6 +21,8 @@ pub struct SourceHealth {
     pub last_duration: Option<Duration>,
     /// When the run going now started.
     pub running_since: Option<DateTime<Utc>>,
+    /// When its schedule began (the daemon's start or reload): a run is not overdue before.
+    pub scheduled_since: Option<DateTime<Utc>>,
     /// Its last error, if the last run failed.
     pub last_error: Option<String>,
     /// Failures since the last success.
@@ -84,6 +86,13 @@ impl Status {
             let mut health = old.get(&name).cloned().unwrap_or(persisted);
             health.interval = interval;
             inner.sources.insert(name, health);
+        }
+    }
+
+    /// Records that every source's schedule began at `at`: until then, no run was due.
+    pub fn schedules_started(&self, at: DateTime<Utc>) {
+        for health in self.lock().sources.values_mut() {
+            health.scheduled_since = Some(at);
         }
     }
 
@@ -387,7 +396,7 @@ fn source_problem(name: &str, h: &SourceHealth, now: DateTime<Utc>) -> Option<St
                 (now - start).num_seconds(),
             )
         }),
-        None => (now - success > allowed).then(|| {
+        None => (now - success.max(h.scheduled_since.unwrap_or(success)) > allowed).then(|| {
             format!(
                 "source {name}: no run since {} (expected every {}s)",
                 ago(success),
@@ -477,6 +486,26 @@ mod tests {
         assert!(status.health(Utc::now()).unwrap_err()[0].contains("No space left"));
         status.published(&report(&[]), 0.1);
         assert_eq!(status.health(Utc::now()), Ok(()));
+    }
+
+    /// The first run at start-up, then a first publish that takes longer than three periods:
+    /// no run was due before the schedule began.
+    #[test]
+    fn a_run_is_overdue_only_after_the_schedule_began() {
+        let status = Status::default();
+        status.published(&report(&[]), 0.1);
+        status.set_sources([(
+            "fast".to_string(),
+            Some(Duration::seconds(1)),
+            SourceHealth::default(),
+        )]);
+        let start = Utc::now();
+        status.source_started("fast", start);
+        status.source_ran("fast", Ok(20), start, Duration::milliseconds(100));
+        status.schedules_started(start + Duration::seconds(5));
+        assert_eq!(status.health(start + Duration::seconds(7)), Ok(()));
+        let problems = status.health(start + Duration::seconds(9)).unwrap_err();
+        assert!(problems[0].contains("no run since"), "{problems:?}");
     }
 
     /// A source on a 1 s schedule whose runs all succeed and take 5 s each.
