@@ -395,7 +395,9 @@ fn split_long(paragraph: &str, words: &Words) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut start_char = 0;
+    let mut quotes = Quotes::default();
     for i in 0..chars.len() {
+        quotes.step(i, chars[i].1);
         if !ENDS.contains(&chars[i].1) || i - start_char < PARAGRAPH_CHARS {
             continue;
         }
@@ -416,6 +418,14 @@ fn split_long(paragraph: &str, words: &Words) -> Vec<String> {
         if !ends_sentence(&chars, i, words) || chars.len() - j < PARAGRAPH_CHARS / 2 {
             continue;
         }
+        // Not inside a quotation: a speech quoted over several sentences stays whole.
+        let mut after = quotes.clone();
+        for (n, &(_, c)) in chars.iter().enumerate().take(j).skip(i + 1) {
+            after.step(n, c);
+        }
+        if after.open(i) {
+            continue;
+        }
         out.push(paragraph[start..chars[j].0].trim().to_string());
         start = chars[j].0;
         start_char = j;
@@ -423,6 +433,35 @@ fn split_long(paragraph: &str, words: &Words) -> Vec<String> {
     out.push(paragraph[start..].trim().to_string());
     out.retain(|p| !p.is_empty());
     out
+}
+
+/// Whether a text read so far is inside a quotation: `“…”`, `«…»` (nested) or `"…"`.
+#[derive(Debug, Clone, Default)]
+struct Quotes {
+    depth: usize,
+    straight: bool,
+    /// Where the outermost open quotation began.
+    since: usize,
+}
+
+impl Quotes {
+    fn step(&mut self, at: usize, c: char) {
+        let was_open = self.depth > 0 || self.straight;
+        match c {
+            '“' | '«' => self.depth += 1,
+            '”' | '»' => self.depth = self.depth.saturating_sub(1),
+            '"' => self.straight = !self.straight,
+            _ => {}
+        }
+        if !was_open {
+            self.since = at;
+        }
+    }
+
+    /// Inside a quotation at `at`; one open longer than a long paragraph was never closed.
+    fn open(&self, at: usize) -> bool {
+        (self.depth > 0 || self.straight) && at - self.since <= LONG_PARAGRAPH
+    }
 }
 
 #[cfg(test)]
@@ -627,5 +666,24 @@ mod tests {
         for part in restored(wall.trim()) {
             assert!(!part.ends_with("Қ.") && !part.ends_with("т.е."), "{part}");
         }
+    }
+
+    #[test]
+    fn a_wall_is_not_split_inside_a_quotation() {
+        let sentence = "The ministry held a meeting on the development of the region, and \
+                        the participants discussed several questions of mutual interest. ";
+        for (open, close) in [("“", "”"), ("«", "»"), ("\"", "\"")] {
+            let quoted = format!("{open}{}{close} he said. ", sentence.repeat(4).trim());
+            let wall = format!("{}{quoted}{}", sentence.repeat(3), sentence.repeat(6));
+            let parts = restored(wall.trim());
+            assert!(parts.len() >= 2, "{open}: {parts:?}");
+            assert!(
+                parts.iter().any(|p| p.contains(&quoted.trim().to_string())),
+                "{open}: the quotation stays in one paragraph: {parts:#?}"
+            );
+        }
+        // A quotation mark never closed does not hold the rest of the wall together.
+        let wall = format!("“{}", sentence.repeat(20));
+        assert!(restored(wall.trim()).len() >= 3);
     }
 }
