@@ -170,8 +170,26 @@ fn check_atom(url: &str, xml: &[u8]) -> Vec<String> {
             }
         }
     }
+    let mut updated = HashSet::new();
     for entry in feed.all("entry") {
         let id = entry.one("id").text.clone();
+        // DuplicateUpdated: no two entries of a feed share their `updated` time.
+        let when = entry.one("updated").text.clone();
+        assert!(
+            updated.insert(when.clone()),
+            "{url}: {id} shares updated {when}"
+        );
+        // ContainsHTML in a text construct; BadCharacters.
+        for part in ["title", "summary"] {
+            for node in entry.all(part) {
+                if node.attrs.get("type").is_none_or(|t| t == "text") {
+                    assert_plain_text(url, &format!("{id} {part}"), &node.text);
+                }
+            }
+        }
+        for author in entry.all("author") {
+            assert_plain_text(url, &format!("{id} author"), &author.one("name").text);
+        }
         assert!(
             absolute(&id) || id.starts_with("tag:"),
             "{url}: entry id {id:?}"
@@ -269,6 +287,7 @@ fn check_rss(url: &str, xml: &[u8]) -> Vec<String> {
         }
         assert!(absolute(&item.one("link").text), "{url}: item link");
         check_rfc2822(url, &item.one("pubDate").text);
+        assert_plain_text(url, &guid.text, &item.one("title").text);
         for lang in item.all("dc:language") {
             assert!(
                 valid_language(&lang.text),
@@ -288,6 +307,65 @@ fn check_rss(url: &str, xml: &[u8]) -> Vec<String> {
     }
     assert_unique(url, &guids);
     guids
+}
+
+/// ContainsHTML: text that a reader shows as is holds no markup; BadCharacters: no C1
+/// control characters (bytes of windows-1252 read as Latin-1).
+fn assert_plain_text(url: &str, what: &str, text: &str) {
+    let tag = text
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'));
+    assert!(!tag, "{url}: {what} holds markup: {text:?}");
+    for entity in ["&lt;", "&gt;", "&amp;", "&quot;", "&#"] {
+        assert!(
+            !text.contains(entity),
+            "{url}: {what} is escaped twice: {text:?}"
+        );
+    }
+    assert!(
+        !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
+        "{url}: {what} holds C1 controls: {text:?}"
+    );
+}
+
+/// The rules behind the validator's messages for the OPML served at `url`: version, a head
+/// with a title and RFC 822 dates, outlines with text, feeds as `type="rss"` with absolute
+/// `xmlUrl` and `htmlUrl`, each once.
+fn check_opml(url: &str, xml: &[u8]) -> Vec<String> {
+    let opml = Node::parse(xml);
+    assert_eq!(opml.name, "opml", "{url}");
+    assert_eq!(opml.attrs["version"], "2.0", "{url}");
+    let head = opml.one("head");
+    assert!(!head.one("title").text.trim().is_empty(), "{url}: title");
+    for date in ["dateCreated", "dateModified"] {
+        for node in head.all(date) {
+            check_rfc2822(url, &node.text);
+        }
+    }
+    fn outlines<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+        for child in node.all("outline") {
+            out.push(child);
+            outlines(child, out);
+        }
+    }
+    let mut all = Vec::new();
+    outlines(opml.one("body"), &mut all);
+    let mut feeds = Vec::new();
+    for outline in all {
+        let text = outline.attrs.get("text").map(String::as_str).unwrap_or("");
+        assert!(!text.trim().is_empty(), "{url}: an outline without text");
+        assert_plain_text(url, "outline text", text);
+        if let Some(xml_url) = outline.attrs.get("xmlUrl") {
+            assert_eq!(outline.attrs.get("type").map(String::as_str), Some("rss"));
+            assert!(absolute(xml_url), "{url}: xmlUrl {xml_url}");
+            assert!(absolute(&outline.attrs["htmlUrl"]), "{url}: htmlUrl");
+            feeds.push(xml_url.clone());
+        }
+    }
+    assert!(!feeds.is_empty(), "{url} lists feeds");
+    assert_unique(url, &feeds);
+    feeds
 }
 
 fn check_json(url: &str, body: &[u8]) -> Vec<String> {
@@ -438,7 +516,7 @@ async fn every_served_document_keeps_the_validator_rules() {
             }
             "opml" => {
                 assert_eq!(content_type, "text/x-opml; charset=utf-8");
-                Node::parse(&body);
+                check_opml(&url, &body);
                 vec![]
             }
             // The site's icon, in three forms (readers show it beside every feed).
