@@ -791,7 +791,11 @@ impl<'a> Ingest<'a> {
                 return Ok(());
             }
         };
-        if let Some(known) = batch.file_state(&self.source.name, &file.key)? {
+        // A file an older release read is read again: its items may read better now.
+        let known = batch
+            .file_state(&self.source.name, &file.key)?
+            .filter(|known| known.reader == source::READER_VERSION);
+        if let Some(known) = known {
             let same_stat = (known.size, known.mtime_ns) == (state.size, state.mtime_ns);
             // Touched or downloaded again but not changed: same size, same content.
             let same_content = !same_stat
@@ -1067,5 +1071,6 @@ fn file_state(path: &Path) -> std::io::Result<FileState> {
         size: i64::try_from(meta.len()).unwrap_or(i64::MAX),
         mtime_ns,
         sha256: String::new(),
+        reader: source::READER_VERSION,
     })
 }

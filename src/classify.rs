@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::names::{Names, primary};
 
 /// Maps items to feed ids using the `[[ministry]]` and `[unattributed]` config.
 #[derive(Debug, Clone, Copy)]
@@ -54,21 +55,45 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// The id and title of feed `id`.
+    /// The id and title of feed `id`, in the site's language.
     pub fn feed_name(&self, id: &str) -> FeedName {
+        self.feed_name_in(id, &self.config.site.language)
+    }
+
+    /// The id and title of feed `id` in language `lang`: a ministry's configured title, or its
+    /// entity's name in `lang` when that is not the site's language; an entity's own feed is
+    /// named after the entity ([`crate::names`]).
+    pub fn feed_name_in(&self, id: &str, lang: &str) -> FeedName {
+        let site = &self.config.site;
         let title = if id == COMBINED_ID {
-            self.config.site.title.clone()
+            site.title.clone()
         } else if id == self.config.unattributed.id {
             self.config.unattributed.title.clone()
         } else if let Some(m) = self.config.ministries.iter().find(|m| m.feed.id == id) {
-            m.feed.title.clone()
+            let names = self.names();
+            let localized = || {
+                std::iter::once(id)
+                    .chain(m.entity_patterns.iter().map(String::as_str))
+                    .filter(|slug| !slug.contains(['*', '?', '[', '{']))
+                    .find_map(|slug| names.listed(slug, lang))
+            };
+            if primary(lang) == primary(&site.language) {
+                m.feed.title.clone()
+            } else {
+                localized().unwrap_or_else(|| m.feed.title.clone())
+            }
         } else {
-            format!("gov.kz: {}", id.trim_start_matches("entity-"))
+            self.names().of(id.trim_start_matches("entity-"), lang)
         };
         FeedName {
             id: id.to_string(),
             title,
         }
+    }
+
+    /// Names of gov.kz entities, with the operator's overrides.
+    pub fn names(&self) -> Names<'a> {
+        Names::new(&self.config.entity_names)
     }
 
     /// A digest of everything classification depends on: when it changes, stored items are

@@ -3,7 +3,7 @@
 //! Every error names the file, the `line:column` and the key it is about, and says what is
 //! expected, so an operator can fix it without reading the code.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,9 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// `[server]`: where `serve` listens.
     pub server: ServerConfig,
+    /// `[entity."<slug>"]`: the operator's names of gov.kz entities, by language, before the
+    /// bundled ones ([`crate::names`]).
+    pub entity_names: BTreeMap<String, crate::names::Localized>,
 }
 
 /// `[fetch]`.
@@ -241,6 +244,8 @@ struct RawConfig {
     fetch: RawFetch,
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    entity: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -600,6 +605,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         }
     }
     let fetch = validate_fetch(ctx, raw.fetch)?;
+    let entity_names = validate_entity_names(ctx, raw.entity)?;
     let listen = match raw.server.listen {
         None => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
         Some(l) => l.get_ref().parse().map_err(|_| {
@@ -622,7 +628,60 @@ fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
         sources,
         ministries,
         unattributed,
+        entity_names,
     })
+}
+
+/// `[entity."<slug>"]` tables: a slug as gov.kz writes it, names under language codes.
+fn validate_entity_names(
+    ctx: &Ctx<'_>,
+    raw: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
+) -> Result<BTreeMap<String, crate::names::Localized>, ConfigError> {
+    let mut names = BTreeMap::new();
+    for (slug, table) in raw {
+        let slug_ok = slug.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !slug_ok {
+            return Err(ctx.at(
+                &table,
+                &format!(
+                    "[entity.\"{slug}\"]: expected a gov.kz entity slug of lower-case letters, \
+                     digits and '-', as in www.gov.kz/memleket/entities/<slug>/"
+                ),
+            ));
+        }
+        if table.get_ref().is_empty() {
+            return Err(ctx.at(
+                &table,
+                &format!("[entity.\"{slug}\"]: expected names by language, such as en = \"...\""),
+            ));
+        }
+        let mut localized = crate::names::Localized::new();
+        for (lang, name) in table.into_inner() {
+            if lang.len() != 2 || !lang.chars().all(|c| c.is_ascii_lowercase()) {
+                return Err(ctx.at(
+                    &name,
+                    &format!(
+                        "\"{lang}\" is not a language code; expected a two-letter ISO 639-1 code \
+                         such as en, kk or ru"
+                    ),
+                ));
+            }
+            let text = name
+                .get_ref()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if text.is_empty() {
+                return Err(ctx.at(&name, "expected a non-empty name"));
+            }
+            localized.insert(lang, text);
+        }
+        names.insert(slug, localized);
+    }
+    Ok(names)
 }
 
 /// The state and output folders, made absolute; the state may not be inside the output,

@@ -96,10 +96,12 @@ pub fn date_or_now(
 }
 
 impl Item {
-    /// Builds an item from a dump entry first seen at `now`; warnings are for parts that were
-    /// dropped or replaced.
+    /// Builds an item from a dump entry of `site` (the dump's site line) first seen at `now`;
+    /// warnings are for parts that were dropped or replaced. An item with no source URL is
+    /// credited to the site (one with a URL, to its gov.kz entity when rendered).
     pub fn from_dump(
         entry: &Entry,
+        site: Option<&str>,
         config: &Config,
         now: DateTime<FixedOffset>,
     ) -> (Item, Option<String>) {
@@ -134,6 +136,10 @@ impl Item {
             }
         };
         let (language, title_language) = languages(&title, &body.summary(), None);
+        let authors = match (&url, site) {
+            (None, Some(site)) => vec![site.to_string()],
+            _ => Vec::new(),
+        };
         let item = Item {
             key,
             guid,
@@ -147,7 +153,7 @@ impl Item {
             published,
             day,
             input_hash: input_hash(&[&entry.title, &entry.date.to_string(), &entry.body]),
-            authors: Vec::new(),
+            authors,
             categories: Vec::new(),
             enclosure: None,
             language,

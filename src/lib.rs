@@ -39,6 +39,7 @@ pub mod identity;
 pub mod item;
 pub mod language;
 pub mod lock;
+pub mod names;
 pub mod publish;
 pub mod render;
 pub mod restore;

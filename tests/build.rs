@@ -713,7 +713,7 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
          DROP TABLE published_doc; DROP INDEX item_day; ALTER TABLE item DROP COLUMN day;
          ALTER TABLE item DROP COLUMN input_hash; DROP TRIGGER item_language_counted;
          DROP TRIGGER item_language_moved; DROP TRIGGER item_language_uncounted;
-         DROP TABLE feed_language_count;
+         DROP TABLE feed_language_count; ALTER TABLE source_file DROP COLUMN reader;
          PRAGMA user_version = 7;",
     )
     .unwrap();
@@ -924,7 +924,8 @@ fn the_same_input_rendered_otherwise_is_not_an_edit() {
         [key],
     )
     .unwrap();
-    db.execute("DELETE FROM source_file", []).unwrap();
+    // Read by an older release's reader: read again, however unchanged the file.
+    db.execute("UPDATE source_file SET reader = 0", []).unwrap();
     let summary = build::run(sandbox.config()).unwrap();
     assert_eq!((summary.updated, summary.rerendered), (0, 1), "{summary}");
     assert_eq!(updated(&db), before, "not an edit: `updated` stays");
@@ -970,4 +971,122 @@ fn a_feed_page_links_the_language_feeds_it_has_items_in() {
     build::run(sandbox.config()).unwrap();
     assert!(page().contains("hreflang=\"kk\""), "{}", page());
     assert_eq!(sandbox.feed("mfa", "kk.atom").entries.len(), 1);
+}
+
+#[test]
+fn feeds_name_entities_in_their_language_and_credit_every_item() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    build::run(sandbox.config()).unwrap();
+    let authors = |entry: &feed_rs::model::Entry| -> Vec<String> {
+        entry
+            .authors
+            .iter()
+            .filter_map(|a| a.name.clone())
+            .collect()
+    };
+    let by_link = |feed: &feed_rs::model::Feed, part: &str| -> feed_rs::model::Entry {
+        feed.entries
+            .iter()
+            .find(|e| e.links.iter().any(|l| l.href.contains(part)))
+            .unwrap_or_else(|| panic!("an entry links {part}"))
+            .clone()
+    };
+    let all = sandbox.feed("all", "atom");
+    for entry in &all.entries {
+        let names = authors(entry);
+        assert_eq!(names.len(), 1, "{}: {names:?}", common::title(entry));
+        // A name, never a slug.
+        assert!(
+            names[0].contains(' '),
+            "{}: {names:?}",
+            common::title(entry)
+        );
+    }
+    let madrid = by_link(&all, "/entities/mfa-madrid/");
+    assert_eq!(authors(&madrid), ["Embassy of Kazakhstan in Spain"]);
+    let categories: Vec<&str> = madrid.categories.iter().map(|c| c.term.as_str()).collect();
+    assert_eq!(
+        categories,
+        ["Ministry of Foreign Affairs of the Republic of Kazakhstan"]
+    );
+    let no_url = all
+        .entries
+        .iter()
+        .filter(|e| e.id.starts_with("tag:"))
+        .collect::<Vec<_>>();
+    assert_eq!(no_url.len(), 9);
+    for entry in no_url {
+        // Credited to the site the dump names on its first line.
+        assert_eq!(
+            authors(entry),
+            ["Enbekshi QazaQ"],
+            "{}",
+            common::title(entry)
+        );
+    }
+
+    // Feed titles: the entity's name, in the language of a language feed.
+    let feed_title = |id: &str, ext: &str| sandbox.feed(id, ext).title.unwrap().content;
+    assert_eq!(
+        feed_title("ps", "atom"),
+        "Penal Correction System Committee of the Ministry of Internal Affairs"
+    );
+    assert_eq!(
+        feed_title("kostanai-karabalyk-mihailov", "atom"),
+        "Akimat of Mikhailov Rural District (Karabalyk District, Kostanay Region)"
+    );
+    assert_eq!(
+        feed_title("mfa", "kk.atom"),
+        "Қазақстан Республикасы Сыртқы істер министрлігі"
+    );
+    assert_eq!(
+        feed_title("uigur-sumbe", "ru.atom"),
+        "Акимат Сумбинского сельского округа (Уйгурский район)"
+    );
+    // Authors in a language feed are named in its language.
+    let ru = sandbox.feed("all", "ru.atom");
+    let mihailov = by_link(&ru, "/entities/kostanai-karabalyk-mihailov/");
+    assert_eq!(
+        authors(&mihailov),
+        ["Акимат Михайловского сельского округа (Карабалыкский район, Костанайская область)"]
+    );
+    let page = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
+    assert!(page.contains("Akimat of Sumbe Rural District"), "{page}");
+
+    // The operator's name comes first, for the languages it gives; nothing else changes.
+    sandbox.append_config(
+        "[entity.\"mfa-madrid\"]\nen = \"Embassy of the Republic of Kazakhstan in the Kingdom of Spain\"\n",
+    );
+    build::run(sandbox.config()).unwrap();
+    let renamed = by_link(&sandbox.feed("all", "atom"), "/entities/mfa-madrid/");
+    assert_eq!(
+        authors(&renamed),
+        ["Embassy of the Republic of Kazakhstan in the Kingdom of Spain"]
+    );
+    assert_eq!((renamed.id, renamed.updated), (madrid.id, madrid.updated));
+    let opml = std::fs::read_to_string(sandbox.path("var/public/feeds.opml")).unwrap();
+    assert!(opml.contains("Akimat of Kostanay City"), "{opml}");
+}
+
+#[test]
+fn a_config_names_entities_only_as_slugs_and_languages() {
+    let sandbox = Sandbox::new(&["seed.txt"]);
+    let cases = [
+        (
+            "[entity.\"MFA Madrid\"]\nen = \"x\"\n",
+            "expected a gov.kz entity slug",
+        ),
+        ("[entity.mfa]\nenglish = \"x\"\n", "is not a language code"),
+        ("[entity.mfa]\nen = \"  \"\n", "expected a non-empty name"),
+        ("[entity.mfa]\n", "expected names by language"),
+    ];
+    let original = std::fs::read_to_string(sandbox.config_path()).unwrap();
+    for (toml, expected) in cases {
+        std::fs::write(sandbox.config_path(), &original).unwrap();
+        sandbox.append_config(toml);
+        let err = govfeeds::config::Config::load(&sandbox.config_path()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(expected), "{toml}: {text}");
+        assert!(err.position.is_some(), "{toml}: {text}");
+    }
 }

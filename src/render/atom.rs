@@ -47,7 +47,8 @@ fn entry(doc: &FeedDoc<'_>, item: &StoredItem) -> Entry {
         id: item.guid.clone(),
         updated: item.updated,
         published: Some(item.published),
-        authors: super::creators(item)
+        authors: doc
+            .creators(item)
             .into_iter()
             .map(|name| Person {
                 name,

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{Edition, FeedDoc, FeedInfo, item_link, item_path};
+use crate::classify::Classifier;
 use crate::config::{COMBINED_ID, Config, FeedName};
 use crate::store::StoredItem;
 
@@ -209,7 +210,7 @@ pub fn item_page(config: &Config, item: &StoredItem, feed: &FeedName) -> Vec<u8>
             item.updated.format("%Y-%m-%d")
         );
     }
-    let authors = super::creators(item);
+    let authors = super::creators(&Classifier::new(config), item, lang);
     if !authors.is_empty() {
         let _ = write!(out, " · {}", text(&authors.join(", ")));
     }

@@ -23,7 +23,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
                     .chain(item.categories.iter().cloned())
                     .collect::<Vec<_>>(),
             });
-            let authors = super::creators(item);
+            let authors = doc.creators(item);
             if !authors.is_empty() {
                 entry["authors"] = authors.iter().map(|name| json!({ "name": name })).collect();
             }

@@ -160,9 +160,24 @@ impl FeedDoc<'_> {
         newest(self.items.iter().map(|i| i.updated), self.created)
     }
 
-    /// The title of the ministry (feed) an item belongs to.
+    /// The language the document is in: its edition's, else the site's.
+    pub fn language(&self) -> &str {
+        match &self.edition {
+            Edition::Language(lang) => lang,
+            _ => &self.config.site.language,
+        }
+    }
+
+    /// The title of the ministry (feed) an item belongs to, in the document's language.
     pub fn category_of(&self, item: &StoredItem) -> String {
-        self.classifier.feed_name(&item.feed).title
+        self.classifier
+            .feed_name_in(&item.feed, self.language())
+            .title
+    }
+
+    /// Who to name as an item's author, in the document's language.
+    pub fn creators(&self, item: &StoredItem) -> Vec<String> {
+        creators(&self.classifier, item, self.language())
     }
 }
 
@@ -174,12 +189,19 @@ pub fn language_document(
     lang: &str,
     created: DateTime<FixedOffset>,
 ) -> Result<Document, RenderError> {
-    let name = Classifier::new(config).feed_name(id);
+    let classifier = Classifier::new(config);
+    let name = classifier.feed_name(id);
+    // Named in its language; `(kk)` tells it apart when there is no name in that language.
+    let title = classifier.feed_name_in(id, lang).title;
     let doc = FeedDoc {
         items: store.newest_in((id != COMBINED_ID).then_some(id), lang, config.max_items)?,
         name: FeedName {
             id: id.to_string(),
-            title: format!("{} ({lang})", name.title),
+            title: if title == name.title {
+                format!("{title} ({lang})")
+            } else {
+                title
+            },
         },
         description: description(config, &name),
         config,
@@ -223,12 +245,11 @@ pub fn item_link(config: &Config, item: &StoredItem) -> String {
     }
 }
 
-/// Who to name as an item's author: its authors, else its gov.kz entity slug.
-fn creators(item: &StoredItem) -> Vec<String> {
-    if item.authors.is_empty() {
-        item.entity.iter().cloned().collect()
-    } else {
-        item.authors.clone()
+/// Who to name as an item's author: its authors, else its gov.kz entity by name in `lang`.
+fn creators(classifier: &Classifier<'_>, item: &StoredItem, lang: &str) -> Vec<String> {
+    match &item.entity {
+        Some(entity) if item.authors.is_empty() => vec![classifier.names().of(entity, lang)],
+        _ => item.authors.clone(),
     }
 }
 
@@ -274,8 +295,16 @@ pub fn fingerprint(config: &Config) -> String {
     );
     text.push_str(&format!("\n{:?}", config.languages));
     for m in &config.ministries {
-        text.push_str(&format!("\n{}\t{}", m.feed.id, m.feed.title));
+        text.push_str(&format!(
+            "\n{}\t{}\t{:?}",
+            m.feed.id, m.feed.title, m.entity_patterns
+        ));
     }
+    text.push_str(&format!(
+        "\n{:?}\n{}",
+        config.entity_names,
+        crate::names::TABLE
+    ));
     crate::text::hex(&Sha256::digest(text.as_bytes()))
 }
 

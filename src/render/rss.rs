@@ -31,7 +31,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
                 mime_type: e.mime_type.clone(),
             }),
             dublin_core_ext: Some(DublinCoreExtension {
-                creators: super::creators(item),
+                creators: doc.creators(item),
                 languages: item.language.iter().cloned().collect(),
                 ..Default::default()
             })

@@ -16,6 +16,9 @@ pub const MAX_LINE: usize = 4 * 1024 * 1024;
 /// Title lines longer than this are taken to be body text that happens to end in a date.
 const MAX_TITLE_CHARS: usize = 500;
 
+/// A site line longer than this is not a site's name, and is not used as one.
+const MAX_SITE_CHARS: usize = 200;
+
 /// One well-formed entry of a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -51,6 +54,8 @@ pub enum SkipReason {
     StrayLine,
     /// A line longer than [`MAX_LINE`].
     LineTooLong,
+    /// A title line (it ends in a date) longer than the title limit.
+    TitleTooLong,
     /// The file could not be read to the end.
     ReadError(String),
 }
@@ -64,6 +69,7 @@ impl SkipReason {
             SkipReason::Truncated => "truncated last line",
             SkipReason::StrayLine => "text outside an entry",
             SkipReason::LineTooLong => "line too long",
+            SkipReason::TitleTooLong => "title too long",
             SkipReason::ReadError(_) => "read error",
         }
     }
@@ -81,6 +87,10 @@ impl fmt::Display for SkipReason {
             SkipReason::LineTooLong => {
                 write!(f, "line longer than {MAX_LINE} bytes; skipped")
             }
+            SkipReason::TitleTooLong => write!(
+                f,
+                "title longer than {MAX_TITLE_CHARS} characters; entry skipped"
+            ),
             SkipReason::ReadError(e) => write!(f, "read error: {e}; rest of the file skipped"),
         }
     }
@@ -102,6 +112,7 @@ pub struct DumpParser<R> {
     line_no: usize,
     seen_title: bool,
     header_lines: usize,
+    site: Option<String>,
     pending: Option<(usize, String, NaiveDate)>,
     skipping_body: bool,
     queue: std::collections::VecDeque<Event>,
@@ -124,11 +135,18 @@ impl<R: BufRead> DumpParser<R> {
             line_no: 0,
             seen_title: false,
             header_lines: 0,
+            site: None,
             pending: None,
             skipping_body: false,
             queue: Default::default(),
             done: false,
         }
+    }
+
+    /// The dump's site line (its first line), once read: the name of the site the dump's
+    /// items come from.
+    pub fn site(&self) -> Option<&str> {
+        self.site.as_deref()
     }
 
     /// Gives back the reader (after the last event, it has been read to the end).
@@ -210,7 +228,9 @@ impl<R: BufRead> DumpParser<R> {
         if text.is_empty() {
             return true;
         }
-        let title = parse_title(text).filter(|_| text.chars().count() <= MAX_TITLE_CHARS);
+        let dated = parse_title(text);
+        let too_long = dated.is_some() && text.chars().count() > MAX_TITLE_CHARS;
+        let title = dated.filter(|_| !too_long);
         if let Some((title_line, title_text, date)) = self.pending.take() {
             if title.is_none() {
                 if !line.terminated && !looks_complete(text) {
@@ -242,8 +262,19 @@ impl<R: BufRead> DumpParser<R> {
                 self.skipping_body = true;
                 self.warn(no, SkipReason::ImpossibleDate(date));
             }
-            None if !self.seen_title && self.header_lines < 2 => self.header_lines += 1,
+            None if !self.seen_title && self.header_lines < 2 => {
+                if self.header_lines == 0 && text.chars().count() <= MAX_SITE_CHARS {
+                    self.site = Some(crate::text::readable(text)).filter(|s| !s.is_empty());
+                }
+                self.header_lines += 1;
+            }
             None if self.skipping_body => self.skipping_body = false,
+            // Not the body of a title line (that was taken above): a title, but too long.
+            None if too_long => {
+                self.seen_title = true;
+                self.skipping_body = true;
+                self.warn(no, SkipReason::TitleTooLong);
+            }
             None => self.warn(no, SkipReason::StrayLine),
         }
         true
@@ -361,6 +392,45 @@ mod tests {
                 reason: SkipReason::ImpossibleDate("31.02.2026".into())
             }]
         );
+    }
+
+    #[test]
+    fn a_title_over_the_limit_is_reported_as_such_and_skipped_with_its_body() {
+        let long = "Word ".repeat(MAX_TITLE_CHARS / 5 + 1);
+        let input = format!("Site\nWorld\n{long}10.02.2026\nIts body.\nGood 01.03.2026\nok.\n");
+        let (entries, warnings) = parse(input.as_bytes());
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].title, "Good");
+        assert_eq!(
+            warnings,
+            vec![Warning {
+                line: 3,
+                reason: SkipReason::TitleTooLong
+            }]
+        );
+        assert_eq!(
+            SkipReason::TitleTooLong.to_string(),
+            format!("title longer than {MAX_TITLE_CHARS} characters; entry skipped")
+        );
+        // After a title, a long line ending in a date is its body.
+        let body = format!("Site\nWorld\nTitle 10.02.2026\n{long}10.02.2026\n");
+        let (entries, warnings) = parse(body.as_bytes());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(entries.len(), 1);
+    }
+
+    #[test]
+    fn the_site_line_names_the_site_unless_it_is_not_a_name() {
+        let mut parser = DumpParser::new(&b"<b>Enbekshi</b> QazaQ\nWorld\nT 10.02.2026\nB.\n"[..]);
+        assert!(parser.next().is_some());
+        assert_eq!(parser.site(), Some("Enbekshi QazaQ"));
+        let long = format!(
+            "{}\nWorld\nT 10.02.2026\nB.\n",
+            "x".repeat(MAX_SITE_CHARS + 1)
+        );
+        let mut parser = DumpParser::new(long.as_bytes());
+        assert!(parser.next().is_some());
+        assert_eq!(parser.site(), None);
     }
 
     #[test]

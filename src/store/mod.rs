@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_date_repair.sql"),
     include_str!("migrations/0010_publish_state.sql"),
     include_str!("migrations/0011_day_instants.sql"),
+    include_str!("migrations/0012_reader_version.sql"),
 ];
 
 /// File name of the database inside `state_dir`.
@@ -167,6 +168,8 @@ pub struct FileState {
     pub mtime_ns: i64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
+    /// The [`crate::source::READER_VERSION`] that read it.
+    pub reader: i64,
 }
 
 /// What the store remembers of a source between runs.
@@ -1343,7 +1346,8 @@ impl Batch<'_> {
     pub fn file_state(&self, source: &str, path: &str) -> Result<Option<FileState>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT size, mtime_ns, sha256 FROM source_file WHERE source = ?1 AND path = ?2",
+                "SELECT size, mtime_ns, sha256, reader FROM source_file
+                 WHERE source = ?1 AND path = ?2",
             )
             .and_then(|mut s| {
                 s.query_row([source, path], |r| {
@@ -1351,6 +1355,7 @@ impl Batch<'_> {
                         size: r.get(0)?,
                         mtime_ns: r.get(1)?,
                         sha256: r.get(2)?,
+                        reader: r.get(3)?,
                     })
                 })
                 .optional()
@@ -1367,11 +1372,22 @@ impl Batch<'_> {
     ) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO source_file (source, path, size, mtime_ns, sha256) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO source_file (source, path, size, mtime_ns, sha256, reader)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (source, path) DO UPDATE
-                 SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256",
+                 SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
+                     reader = excluded.reader",
             )
-            .and_then(|mut s| s.execute(params![source, path, state.size, state.mtime_ns, state.sha256]))
+            .and_then(|mut s| {
+                s.execute(params![
+                    source,
+                    path,
+                    state.size,
+                    state.mtime_ns,
+                    state.sha256,
+                    state.reader
+                ])
+            })
             .map(drop)
             .map_err(|e| self.err(e))
     }
