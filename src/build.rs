@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use crate::classify::Classifier;
-use crate::config::{COMBINED_ID, Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::feed_id::COMBINED_ID;
 use crate::item::Item;
 use crate::publish::{self, Behind, Report};
 use crate::render::Document;

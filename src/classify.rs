@@ -3,7 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::config::{Config, FeedName};
+use crate::feed_id::COMBINED_ID;
 use crate::names::{Names, primary};
 
 /// Maps items to feed ids using the `[[ministry]]` and `[unattributed]` config.

@@ -16,6 +16,8 @@ use toml::de::{DeTable, DeValue};
 use url::Url;
 
 use crate::dump_glob::DumpGlob;
+use crate::feed_id::{COMBINED_ID, is_feed_id};
+use crate::identity::IgnoreParams;
 use crate::schedule::Cron;
 
 /// The validated configuration every other module works with.
@@ -170,33 +172,6 @@ pub struct FeedName {
     pub title: String,
 }
 
-/// The `[dedup] ignore_params` globs.
-#[derive(Debug, Clone)]
-pub struct IgnoreParams {
-    /// The patterns as written.
-    pub patterns: Vec<String>,
-    set: GlobSet,
-}
-
-impl IgnoreParams {
-    /// Builds the matcher; fails on an invalid glob.
-    pub fn new(patterns: &[&str]) -> Result<Self, globset::Error> {
-        let mut builder = GlobSetBuilder::new();
-        for p in patterns {
-            builder.add(Glob::new(p)?);
-        }
-        Ok(Self {
-            patterns: patterns.iter().map(|p| p.to_string()).collect(),
-            set: builder.build()?,
-        })
-    }
-
-    /// Whether the query parameter `name` is ignored for identity.
-    pub fn matches(&self, name: &str) -> bool {
-        self.set.is_match(name)
-    }
-}
-
 /// A configuration error: where it is and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -340,9 +315,6 @@ struct RawFeedName {
     title: String,
 }
 
-/// The feed id of the combined feed; no ministry may use it.
-pub const COMBINED_ID: &str = "all";
-
 /// The id and title of the feed of unattributed items when `[unattributed]` is left out.
 const DEFAULT_UNATTRIBUTED: (&str, &str) = ("other", "Other news");
 
@@ -471,18 +443,6 @@ fn normalize_path(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// Whether `id` can be a feed id: `[a-z0-9][a-z0-9_-]*`, at most 64 characters.
-pub fn is_feed_id(id: &str) -> bool {
-    id.len() <= 64
-        && id
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// A plausible BCP 47 tag: a 2–3 letter primary subtag, then 1–8 alphanumeric subtags.

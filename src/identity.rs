@@ -5,10 +5,36 @@
 //! computed would re-publish every item, so these functions only ever gain cases.
 
 use chrono::NaiveDate;
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::config::IgnoreParams;
+/// The `[dedup] ignore_params` globs.
+#[derive(Debug, Clone)]
+pub struct IgnoreParams {
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl IgnoreParams {
+    /// Builds the matcher; fails on an invalid glob.
+    pub fn new(patterns: &[&str]) -> Result<Self, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        for p in patterns {
+            builder.add(Glob::new(p)?);
+        }
+        Ok(Self {
+            patterns: patterns.iter().map(|p| p.to_string()).collect(),
+            set: builder.build()?,
+        })
+    }
+
+    /// Whether the query parameter `name` is ignored for identity.
+    pub fn matches(&self, name: &str) -> bool {
+        self.set.is_match(name)
+    }
+}
 
 /// Parses `raw` as a source URL: only absolute http(s) URLs with a host qualify.
 pub fn parse_source_url(raw: &str) -> Option<Url> {
@@ -74,7 +100,7 @@ pub fn entity_slug(url: &Url) -> Option<String> {
                 return None;
             }
             let slug = segments.next()?.to_ascii_lowercase();
-            return crate::config::is_feed_id(&slug).then_some(slug);
+            return crate::feed_id::is_feed_id(&slug).then_some(slug);
         }
     }
     None

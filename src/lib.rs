@@ -34,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dump_glob;
+pub mod feed_id;
 pub mod gate;
 pub mod identity;
 pub mod item;

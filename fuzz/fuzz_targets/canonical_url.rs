@@ -2,7 +2,7 @@
 //! entity, news id and variant language never panics.
 #![no_main]
 
-use govfeeds::config::IgnoreParams;
+use govfeeds::identity::IgnoreParams;
 use govfeeds::identity::{canonical_url, entity_slug, news_id, parse_source_url, variant_language};
 use libfuzzer_sys::fuzz_target;
 

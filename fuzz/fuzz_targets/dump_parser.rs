@@ -4,15 +4,16 @@
 
 mod common;
 
-use govfeeds::item::Item;
-use govfeeds::source::dump::{DumpParser, Event};
+use govfeeds::source::dump::{DumpParser, Event, item};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let config = common::config();
-    for event in DumpParser::new(data) {
+    let mut parser = DumpParser::new(data);
+    while let Some(event) = parser.next() {
         if let Event::Entry(entry) = event {
-            let (item, _warning) = Item::from_dump(&entry, config, chrono::Utc::now().fixed_offset());
+            let now = chrono::Utc::now().fixed_offset();
+            let (item, _warning) = item::item(&entry, parser.site(), config, now);
             assert!(!item.key.is_empty());
             common::file(&item);
         }

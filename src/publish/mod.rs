@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::config::{COMBINED_ID, Config};
+use crate::config::Config;
+use crate::feed_id::COMBINED_ID;
+use crate::feed_id::Selection;
 use crate::gate;
 use crate::render::{self, Document, FeedInfo, RenderError};
 use crate::shutdown::Shutdown;
@@ -298,7 +300,7 @@ impl Publish<'_> {
         let Some(change) = change else {
             return Ok(false);
         };
-        let feed = (feed != COMBINED_ID).then_some(feed);
+        let feed = Selection::of(feed);
         let oldest_shown = self.store.oldest_shown(feed, lang, self.config.max_items)?;
         Ok(oldest_shown.is_some_and(|t| change.newest < t))
     }

@@ -8,7 +8,8 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::{Edition, FeedDoc, FeedInfo, item_link, item_path};
 use crate::classify::Classifier;
-use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::config::{Config, FeedName};
+use crate::feed_id::COMBINED_ID;
 use crate::store::StoredItem;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5}\

@@ -14,7 +14,9 @@ pub mod rss;
 use chrono::{DateTime, FixedOffset};
 
 use crate::classify::Classifier;
-use crate::config::{COMBINED_ID, Config, FeedName};
+use crate::config::{Config, FeedName};
+use crate::feed_id::COMBINED_ID;
+use crate::feed_id::Selection;
 use crate::store::{Store, StoreError, StoredItem};
 
 pub use self::page::{OnRequest, on_request};
@@ -194,7 +196,7 @@ pub fn language_document(
     // Named in its language; `(kk)` tells it apart when there is no name in that language.
     let title = classifier.feed_name_in(id, lang).title;
     let doc = FeedDoc {
-        items: store.newest_in((id != COMBINED_ID).then_some(id), lang, config.max_items)?,
+        items: store.newest_in(Selection::of(id), lang, config.max_items)?,
         name: FeedName {
             id: id.to_string(),
             title: if title == name.title {
@@ -351,7 +353,7 @@ pub fn feed_documents(
 ) -> Result<(Vec<Document>, FeedInfo), RenderError> {
     let classifier = Classifier::new(config);
     let name = classifier.feed_name(id);
-    let feed = (id != COMBINED_ID).then_some(id);
+    let feed = Selection::of(id);
     let doc = FeedDoc {
         items: store.newest(feed, config.max_items)?,
         description: description(config, &name),
@@ -400,11 +402,11 @@ pub fn feed_documents(
     Ok((documents, info))
 }
 
-/// The configured languages `feed` (every feed when `None`) has items in.
+/// The configured languages `feed` has items in.
 fn with_items(
     store: &Store,
     config: &Config,
-    feed: Option<&str>,
+    feed: Selection<'_>,
 ) -> Result<Vec<String>, StoreError> {
     let present = store.languages_in(feed)?;
     Ok(config
@@ -426,7 +428,7 @@ pub fn feed_info(
 ) -> Result<FeedInfo, StoreError> {
     let updated = match store.published_updated(id)? {
         Some(updated) => Some(updated),
-        None => store.newest_change((id != COMBINED_ID).then_some(id), config.max_items)?,
+        None => store.newest_change(Selection::of(id), config.max_items)?,
     };
     Ok(FeedInfo {
         name: Classifier::new(config).feed_name(id),

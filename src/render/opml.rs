@@ -8,7 +8,8 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::{FeedInfo, RenderError};
-use crate::config::{COMBINED_ID, Config};
+use crate::config::Config;
+use crate::feed_id::COMBINED_ID;
 
 /// Renders the OPML document.
 pub fn render(config: &Config, feeds: &[FeedInfo]) -> Result<Vec<u8>, RenderError> {

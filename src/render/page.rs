@@ -7,7 +7,8 @@ use super::{
     ARCHIVE_PAGE_ITEMS, ATOM_TYPE, Document, Edition, FeedDoc, HTML_TYPE, RenderError, atom, html,
 };
 use crate::classify::Classifier;
-use crate::config::{COMBINED_ID, Config};
+use crate::config::Config;
+use crate::feed_id::Selection;
 use crate::store::Store;
 
 /// A document rendered on request.
@@ -75,8 +76,7 @@ fn archive_page(
     id: &str,
     page: u64,
 ) -> Result<Option<OnRequest>, RenderError> {
-    let combined = id == COMBINED_ID;
-    let count = store.count_in((!combined).then_some(id))?;
+    let count = store.count_in(Selection::of(id))?;
     let last = count.div_ceil(ARCHIVE_PAGE_ITEMS);
     if page == 0 || page > last || count <= config.max_items as u64 {
         return Ok(None);
@@ -97,7 +97,7 @@ fn archive_page(
     }
     let classifier = Classifier::new(config);
     let doc = FeedDoc {
-        items: store.archive_items((!combined).then_some(id), page, ARCHIVE_PAGE_ITEMS)?,
+        items: store.archive_items(Selection::of(id), page, ARCHIVE_PAGE_ITEMS)?,
         name: classifier.feed_name(id),
         description: super::description(config, &classifier.feed_name(id)),
         config,

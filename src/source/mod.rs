@@ -107,7 +107,7 @@ impl Iterator for DumpFile<'_> {
         Some(match self.parser.next()? {
             Event::Entry(entry) => {
                 let site = self.parser.site();
-                let (item, warning) = Item::from_dump(&entry, site, self.config, self.now);
+                let (item, warning) = dump::item::item(&entry, site, self.config, self.now);
                 Read::Item(Box::new(item), at(entry.line), warning)
             }
             Event::Warning(w) => Read::Skipped(at(w.line), w.reason),

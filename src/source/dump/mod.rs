@@ -5,6 +5,8 @@
 //! reads one line at a time (at most [`MAX_LINE`] bytes), so memory does not grow with the
 //! dump, and it never fails: a malformed entry becomes a [`Warning`] naming its line.
 
+pub mod item;
+
 use std::fmt;
 use std::io::{self, BufRead};
 
@@ -530,7 +532,7 @@ mod tests {
 
     #[test]
     fn seed_has_twenty_entries() {
-        let seed = include_bytes!("../../tests/fixtures/seed.txt");
+        let seed = include_bytes!("../../../tests/fixtures/seed.txt");
         let (entries, warnings) = parse(seed);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(entries.len(), 20);
