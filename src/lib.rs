@@ -13,19 +13,32 @@
 //!
 //! - [`config`] reads and validates the TOML configuration; [`schedule`] parses its cron
 //!   expressions.
-//! - [`source`] reads inputs: [`source::dump`] parses text dumps as a stream, from the files
-//!   a [`dump_glob`] names.
-//! - [`item`] turns an entry into a normalized [`item::Item`]: [`body`] restores its
-//!   paragraphs and lists (the rules: [`restore`]), [`identity`] gives it a canonical key and GUID, [`classify`] picks
-//!   its feed, [`language`] tags its language, [`text`] keeps the text XML-safe.
-//! - [`store`] keeps every item in SQLite, deduplicated by identity; [`lock`] keeps a second
-//!   process off its state folder.
+//! - [`source`] reads inputs: [`source::plan`] says what each kind of source reads,
+//!   [`source::dump`] parses text dumps as a stream (from the files a [`dump_glob`] names) and
+//!   makes each entry an item, [`source::feed`] maps upstream feeds, [`source::fetch`] polls.
+//! - [`item`] is the normalized [`item::Item`]: [`body`] restores its paragraphs and lists
+//!   (the rules: [`restore`]), [`identity`] gives it a canonical key and GUID, [`classify`]
+//!   picks its feed (ids: [`feed_id`]) and [`names`] names its entity, [`language`] tags its
+//!   language, [`text`] keeps the text XML-safe.
+//! - [`store`] keeps every item in SQLite, deduplicated by identity, one file per family of
+//!   tables; [`lock`] keeps a second process off its state folder.
 //! - [`render`] writes RSS, Atom and JSON Feed documents and the HTML pages; [`gate`] reads
 //!   each feed back and checks it before [`publish`] replaces files atomically.
-//! - [`build`] runs the flow: once for `govfeeds build`, per source for the daemon.
+//! - [`build`] runs the flow: prepares a source's input, ingests it, publishes what changed;
+//!   once for `govfeeds build`, per source for the daemon.
 //! - [`serve`] answers HTTP from an in-memory snapshot; [`status`] feeds `/healthz` and
-//!   `/metrics`; [`daemon`] schedules sources, reloads, shuts down and talks to systemd.
+//!   `/metrics`; [`daemon`] schedules sources, reloads, shuts down and talks to systemd;
+//!   [`shutdown`] is the stop request they share.
 //! - [`cli`] is the command line.
+//!
+//! Where a change goes:
+//! - a new kind of source: its config in [`config`] (`SourceKind`), what it reads in
+//!   [`source::plan`], how its bytes become items in a module of [`source`];
+//! - a new output format: a file in [`render`] (like `render/json.rs`), listed by
+//!   `render::site_paths` or `render::feed_documents`;
+//! - an HTTP response header: `serve/mod.rs`, where every response's headers are set;
+//! - a new table or query: a file of [`store`] for its family, a migration in
+//!   `store/migrations/`.
 
 pub mod body;
 pub mod build;

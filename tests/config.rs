@@ -288,32 +288,76 @@ fn bundled_config_is_valid_and_documents_every_key() {
         );
     }
     let text = std::fs::read_to_string(repo("config/govfeeds.toml")).unwrap();
-    let keys = [
-        "title",
-        "description",
-        "base_url",
-        "timezone",
-        "language",
-        "state_dir",
-        "output_dir",
-        "max_items",
-        "ignore_params",
-        "name",
-        "kind",
-        "path",
-        "schedule",
-        "id",
-        "entities",
-        "keywords",
-    ];
+    // Every key the config types accept, as serde lists them for an unknown one.
+    let mut keys = Vec::new();
+    // The tables: each in the bundled config, or a commented-out example of it.
+    for table in accepted_keys(&text, "") {
+        let shown = text.lines().any(|l| {
+            let l = l.trim_start_matches("# ");
+            l.starts_with(&format!("[{table}]"))
+                || l.starts_with(&format!("[[{table}]]"))
+                || l.starts_with(&format!("[{table}."))
+        });
+        assert!(shown, "table {table} is not in the bundled config");
+    }
+    for table in [
+        "[site]",
+        "[paths]",
+        "[feeds]",
+        "[dedup]",
+        "[[source]]",
+        "[server]",
+        "[fetch]",
+        "[[ministry]]",
+        "[unattributed]",
+    ] {
+        let accepted = accepted_keys(&text, table);
+        assert!(!accepted.is_empty(), "{table}: {accepted:?}");
+        keys.extend(accepted);
+    }
     for key in keys {
-        let documented = text.lines().collect::<Vec<_>>().windows(2).any(|w| {
-            w[1].trim_start().starts_with(&format!("{key} =")) && w[0].trim_start().starts_with('#')
-        }) || text
+        // `key = ...` (or a commented-out `# key = ...` example) with a comment above it or on
+        // its line.
+        let setting = |l: &str| {
+            l.trim_start()
+                .trim_start_matches("# ")
+                .starts_with(&format!("{key} ="))
+        };
+        let documented = text
             .lines()
-            .any(|l| l.starts_with(&format!("{key} =")) && l.contains('#'));
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| setting(w[1]) && w[0].trim_start().starts_with('#'))
+            || text.lines().any(|l| setting(l) && l.contains(" # "));
         assert!(documented, "key {key} has no comment in the bundled config");
     }
+}
+
+/// The keys the config types accept in `table` (`""`: the top level), read off the error
+/// serde gives for an unknown key put there.
+fn accepted_keys(text: &str, table: &str) -> Vec<String> {
+    let probe = "an_unknown_key_for_the_test = 1\n";
+    let edited = if table.is_empty() {
+        format!("{probe}{text}")
+    } else {
+        let at = text
+            .find(&format!("\n{table}\n"))
+            .unwrap_or_else(|| panic!("the bundled config has {table}"))
+            + table.len()
+            + 2;
+        format!("{}{probe}{}", &text[..at], &text[at..])
+    };
+    let err = Config::parse(&repo("config/govfeeds.toml"), &edited).unwrap_err();
+    let message = err.to_string();
+    let list = message
+        .split_once(", expected")
+        .unwrap_or_else(|| panic!("{table}: {message}"))
+        .1;
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Sources: where items come from. Each source turns its input into [`Item`]s and
-//! [`Problem`]s, in input order, without touching the store.
+//! skipped parts ([`Read`]), in input order, without touching the store.
 
 pub mod dump;
 pub mod feed;
 pub mod fetch;
+pub mod plan;
 
 use std::fs::File;
 use std::io::BufReader;

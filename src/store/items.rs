@@ -65,6 +65,17 @@ impl Known {
     }
 }
 
+/// What an upsert writes, computed once.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    item: &'a Item,
+    feed: &'a str,
+    source: &'a str,
+    hash: &'a str,
+    details: &'a Details,
+    variant: Option<&'a str>,
+}
+
 /// The item's list-valued and numeric columns, as stored.
 struct Details {
     authors: String,
@@ -201,15 +212,42 @@ impl Batch<'_> {
         let details = Details::of(item);
         let hash = content_hash(item, &details);
         let variant = item.link.as_deref().and_then(identity::variant_language);
-        let existing: Option<Known> = self
-            .conn
+        let row = Row {
+            item,
+            feed,
+            source,
+            hash: &hash,
+            details: &details,
+            variant: variant.as_deref(),
+        };
+        let Some(known) = self.known(&item.key)? else {
+            return self.insert(&row);
+        };
+        if let Some(outcome) = self.variant(&known, &row)? {
+            return Ok(outcome);
+        }
+        if known.hash == hash {
+            if known.input.is_none() {
+                self.conn
+                    .prepare_cached("UPDATE item SET input_hash = ?1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute(params![item.input_hash, known.id]))
+                    .map_err(|e| self.err(e))?;
+            }
+            return Ok(Outcome::Unchanged);
+        }
+        self.update(known, &row, now)
+    }
+
+    /// What the store knows of the item keyed `key`.
+    fn known(&self, key: &str) -> Result<Option<Known>, StoreError> {
+        self.conn
             .prepare_cached(
                 "SELECT id, content_hash, published, feed, variant_lang, language, link,
                      input_hash
                  FROM item WHERE key = ?1",
             )
             .and_then(|mut s| {
-                s.query_row([&item.key], |r| {
+                s.query_row([key], |r| {
                     Ok(Known {
                         id: r.get(0)?,
                         hash: r.get(1)?,
@@ -223,163 +261,185 @@ impl Batch<'_> {
                 })
                 .optional()
             })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records `row` as a language variant of `known` when its URL names another language:
+    /// the outcome when that is all it is (another language's text is an alternate, not an
+    /// edit; the same text under another `lang=` URL is an edit like any other).
+    fn variant(&mut self, known: &Known, row: &Row<'_>) -> Result<Option<Outcome>, StoreError> {
+        let item = row.item;
+        let (Some(own), Some(lang), Some(link)) = (&known.variant, row.variant, &item.link) else {
+            return Ok(None);
+        };
+        if lang == own {
+            return Ok(None);
+        }
+        // The first variant is recorded when a second one appears.
+        if let Some(own_link) = &known.link {
+            self.record_variant(known.id, own, own_link)?;
+        }
+        let recorded = self.record_variant(known.id, lang, link)?;
+        if known.language == item.language {
+            return Ok(None);
+        }
+        Ok(Some(if recorded {
+            Outcome::Variant {
+                feed: known.feed.clone(),
+                language: known.language.clone(),
+                published: known.published_ts(),
+            }
+        } else {
+            Outcome::Unchanged
+        }))
+    }
+
+    /// Inserts a new item, giving a date-only one its instant in the day.
+    fn insert(&mut self, row: &Row<'_>) -> Result<Outcome, StoreError> {
+        let Row {
+            item,
+            feed,
+            source,
+            hash,
+            details,
+            variant,
+        } = *row;
+        let (published, day) = match item.day {
+            Some(day) => (
+                self.instant_in_day(day, item.news_id, item.published.timezone())?,
+                Some(i64::from(day.num_days_from_ce())),
+            ),
+            None => (item.published, None),
+        };
+        let published_ts = published.timestamp();
+        let published = published.to_rfc3339();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
+                     title, content_html, summary, published, published_ts, updated,
+                     content_hash, source, authors, categories, enclosure_url,
+                     enclosure_type, enclosure_length, language, pinned_feed,
+                     title_language, page, variant_lang, day, input_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
+                     ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    item.key,
+                    item.guid,
+                    item.guid_is_permalink,
+                    item.link,
+                    item.entity,
+                    item.news_id,
+                    feed,
+                    item.title,
+                    item.content_html,
+                    item.summary,
+                    published,
+                    published_ts,
+                    hash,
+                    source,
+                    details.authors,
+                    details.categories,
+                    item.enclosure.as_ref().map(|e| &e.url),
+                    item.enclosure.as_ref().map(|e| &e.mime_type),
+                    details.enclosure_length,
+                    item.language,
+                    item.pinned_feed,
+                    item.title_language,
+                    identity::page_name(&item.key),
+                    variant,
+                    day,
+                    item.input_hash,
+                ])
+            })
             .map_err(|e| self.err(e))?;
-        if let Some(known) = &existing
-            && let (Some(own), Some(lang), Some(link)) = (&known.variant, &variant, &item.link)
-            && lang != own
-        {
-            // The first variant is recorded when a second one appears.
-            if let Some(own_link) = &known.link {
-                self.record_variant(known.id, own, own_link)?;
-            }
-            let recorded = self.record_variant(known.id, lang, link)?;
-            // Another language's version of the same news is an alternate, not an edit; the
-            // same text under another `lang=` URL is an edit like any other.
-            if known.language != item.language {
-                return Ok(if recorded {
-                    Outcome::Variant {
-                        feed: known.feed.clone(),
-                        language: known.language.clone(),
-                        published: known.published_ts(),
-                    }
-                } else {
-                    Outcome::Unchanged
-                });
-            }
+        Ok(Outcome::New {
+            published: published_ts,
+        })
+    }
+
+    /// Updates a known item's content; an edit (its input changed) gets a new `updated`.
+    fn update(
+        &mut self,
+        known: Known,
+        row: &Row<'_>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Outcome, StoreError> {
+        let Row {
+            item,
+            feed,
+            source,
+            hash,
+            details,
+            variant,
+        } = *row;
+        let Known {
+            id,
+            published,
+            feed: previous_feed,
+            language: previous_language,
+            input,
+            ..
+        } = known;
+        // The same input rendered otherwise is no edit (nor is the first re-render of
+        // an item stored before inputs were recorded).
+        let edited = input.is_some_and(|input| input != item.input_hash);
+        // `updated` never goes before `published`, whatever the clock says, and no two
+        // edits share one (a microsecond apart at least).
+        let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
+        let updated = edited.then(|| self.edit_time(now.max(published)).to_rfc3339());
+        self.conn
+            .prepare_cached(
+                "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
+                     content_html = ?6, summary = ?7, updated = COALESCE(?8, updated),
+                     content_hash = ?9, source = ?10, authors = ?12, categories = ?13,
+                     enclosure_url = ?14, enclosure_type = ?15, enclosure_length = ?16,
+                     language = ?17, pinned_feed = ?18, title_language = ?19,
+                     variant_lang = COALESCE(?20, variant_lang), input_hash = ?21
+                 WHERE id = ?11",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    item.link,
+                    item.entity,
+                    item.news_id,
+                    feed,
+                    item.title,
+                    item.content_html,
+                    item.summary,
+                    updated,
+                    hash,
+                    source,
+                    id,
+                    details.authors,
+                    details.categories,
+                    item.enclosure.as_ref().map(|e| &e.url),
+                    item.enclosure.as_ref().map(|e| &e.mime_type),
+                    details.enclosure_length,
+                    item.language,
+                    item.pinned_feed,
+                    item.title_language,
+                    variant,
+                    item.input_hash,
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        if previous_feed != feed {
+            // The item left one feed for another: both feeds' archive pages change.
+            self.conn
+                .execute(
+                    "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
+                    [&previous_feed, feed],
+                )
+                .map_err(|e| self.err(e))?;
         }
-        match existing {
-            None => {
-                let (published, day) = match item.day {
-                    Some(day) => (
-                        self.instant_in_day(day, item.news_id, item.published.timezone())?,
-                        Some(i64::from(day.num_days_from_ce())),
-                    ),
-                    None => (item.published, None),
-                };
-                let published_ts = published.timestamp();
-                let published = published.to_rfc3339();
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
-                             title, content_html, summary, published, published_ts, updated,
-                             content_hash, source, authors, categories, enclosure_url,
-                             enclosure_type, enclosure_length, language, pinned_feed,
-                             title_language, page, variant_lang, day, input_hash)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
-                             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            item.key,
-                            item.guid,
-                            item.guid_is_permalink,
-                            item.link,
-                            item.entity,
-                            item.news_id,
-                            feed,
-                            item.title,
-                            item.content_html,
-                            item.summary,
-                            published,
-                            published_ts,
-                            hash,
-                            source,
-                            details.authors,
-                            details.categories,
-                            item.enclosure.as_ref().map(|e| &e.url),
-                            item.enclosure.as_ref().map(|e| &e.mime_type),
-                            details.enclosure_length,
-                            item.language,
-                            item.pinned_feed,
-                            item.title_language,
-                            identity::page_name(&item.key),
-                            variant,
-                            day,
-                            item.input_hash,
-                        ])
-                    })
-                    .map_err(|e| self.err(e))?;
-                Ok(Outcome::New {
-                    published: published_ts,
-                })
-            }
-            Some(known) if known.hash == hash => {
-                if known.input.is_none() {
-                    self.conn
-                        .prepare_cached("UPDATE item SET input_hash = ?1 WHERE id = ?2")
-                        .and_then(|mut s| s.execute(params![item.input_hash, known.id]))
-                        .map_err(|e| self.err(e))?;
-                }
-                Ok(Outcome::Unchanged)
-            }
-            Some(Known {
-                id,
-                published,
-                feed: previous_feed,
-                language: previous_language,
-                input,
-                ..
-            }) => {
-                // The same input rendered otherwise is no edit (nor is the first re-render of
-                // an item stored before inputs were recorded).
-                let edited = input.is_some_and(|input| input != item.input_hash);
-                // `updated` never goes before `published`, whatever the clock says, and no two
-                // edits share one (a microsecond apart at least).
-                let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
-                let updated = edited.then(|| self.edit_time(now.max(published)).to_rfc3339());
-                self.conn
-                    .prepare_cached(
-                        "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
-                             content_html = ?6, summary = ?7, updated = COALESCE(?8, updated),
-                             content_hash = ?9, source = ?10, authors = ?12, categories = ?13,
-                             enclosure_url = ?14, enclosure_type = ?15, enclosure_length = ?16,
-                             language = ?17, pinned_feed = ?18, title_language = ?19,
-                             variant_lang = COALESCE(?20, variant_lang), input_hash = ?21
-                         WHERE id = ?11",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            item.link,
-                            item.entity,
-                            item.news_id,
-                            feed,
-                            item.title,
-                            item.content_html,
-                            item.summary,
-                            updated,
-                            hash,
-                            source,
-                            id,
-                            details.authors,
-                            details.categories,
-                            item.enclosure.as_ref().map(|e| &e.url),
-                            item.enclosure.as_ref().map(|e| &e.mime_type),
-                            details.enclosure_length,
-                            item.language,
-                            item.pinned_feed,
-                            item.title_language,
-                            variant,
-                            item.input_hash,
-                        ])
-                    })
-                    .map_err(|e| self.err(e))?;
-                if previous_feed != feed {
-                    // The item left one feed for another: both feeds' archive pages change.
-                    self.conn
-                        .execute(
-                            "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
-                            [&previous_feed, feed],
-                        )
-                        .map_err(|e| self.err(e))?;
-                }
-                Ok(Outcome::Updated {
-                    edited,
-                    feed: previous_feed,
-                    language: previous_language,
-                    published: published.timestamp(),
-                })
-            }
-        }
+        Ok(Outcome::Updated {
+            edited,
+            feed: previous_feed,
+            language: previous_language,
+            published: published.timestamp(),
+        })
     }
 
     /// `at`, or a microsecond after the last edit's time if that is not later.
