@@ -145,7 +145,7 @@ impl Status {
         inner.last_build_error = None;
         for (path, verdict) in &report.gate {
             match verdict {
-                Some(reason) => inner.rejected.insert(path.clone(), reason.clone()),
+                Some(reason) => inner.rejected.insert(path.clone(), reason.to_string()),
                 None => inner.rejected.remove(path),
             };
         }
@@ -432,12 +432,13 @@ fn label(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::Rejection;
 
-    fn report(gate: &[(&str, Option<&str>)]) -> Report {
+    fn report(gate: &[(&str, Option<Rejection>)]) -> Report {
         Report {
             gate: gate
                 .iter()
-                .map(|(p, v)| (p.to_string(), v.map(str::to_string)))
+                .map(|(p, v)| (p.to_string(), v.clone()))
                 .collect(),
             ..Report::default()
         }
@@ -448,7 +449,10 @@ mod tests {
         let status = Status::default();
         status.published(&report(&[]), 0.1);
         assert_eq!(status.health(Utc::now()), Ok(()));
-        status.published(&report(&[("feeds/mfa.atom", Some("no self link"))]), 0.1);
+        status.published(
+            &report(&[("feeds/mfa.atom", Some(Rejection::NoSelfLink))]),
+            0.1,
+        );
         let problems = status.health(Utc::now()).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert!(

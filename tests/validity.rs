@@ -10,9 +10,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use chrono::{DateTime, Datelike};
 use common::{Daemon, Sandbox, raw_client};
 use govfeeds::config::Config;
+use govfeeds::gate::Rejection;
 use govfeeds::render::{ATOM_TYPE, Document, RSS_TYPE};
 use quick_xml::events::Event;
 use reqwest::header;
+
+/// Whether a gate verdict is of the expected kind.
+type IsRejection = fn(&Rejection) -> bool;
 
 /// An element of a parsed XML document: name, attributes, text, children.
 #[derive(Debug, Default)]
@@ -778,16 +782,30 @@ fn the_publish_gate_rejects_what_a_validator_would() {
         govfeeds::gate::check(&atom_doc(good_self, &ok), &config),
         Ok(())
     );
-    for (doc, why) in [
+    let cases: [(Document, &str, IsRejection); 6] = [
         (
             atom_doc("http://127.0.0.1:8080/feeds/x.atom", &ok),
             "self link",
+            |r| matches!(r, Rejection::SelfLink { .. }),
         ),
-        (atom_doc("/feeds/x.atom", &ok), "relative"),
-        (atom_doc(good_self, &format!("{ok}{ok}")), "twice"),
+        (atom_doc("/feeds/x.atom", &ok), "relative", |r| {
+            matches!(r, Rejection::RelativeHref { .. })
+        }),
+        (atom_doc(good_self, &format!("{ok}{ok}")), "twice", |r| {
+            matches!(r, Rejection::DuplicateId { .. })
+        }),
         (
             atom_doc(good_self, &entry("https://www.gov.kz/2", "10.02.2026", "x")),
             "RFC 3339",
+            |r| {
+                matches!(
+                    r,
+                    Rejection::Date {
+                        format: "RFC 3339",
+                        ..
+                    }
+                )
+            },
         ),
         (
             atom_doc(
@@ -799,11 +817,16 @@ fn the_publish_gate_rejects_what_a_validator_would() {
                 ),
             ),
             "relative URL",
+            |r| matches!(r, Rejection::RelativeReference { .. }),
         ),
-        (atom_doc(good_self, "<entry>"), "well-formed"),
-    ] {
+        (atom_doc(good_self, "<entry>"), "well-formed", |r| {
+            matches!(r, Rejection::Xml { .. })
+        }),
+    ];
+    for (doc, why, expected) in cases {
         let verdict = govfeeds::gate::check(&doc, &config).expect_err(why);
-        assert!(verdict.contains(why), "{why}: {verdict}");
+        assert!(expected(&verdict), "{why}: {verdict:?}");
+        assert!(verdict.to_string().contains(why), "{why}: {verdict}");
     }
     let rss = Document {
         content_type: RSS_TYPE,
@@ -816,7 +839,16 @@ fn the_publish_gate_rejects_what_a_validator_would() {
         ..atom_doc(good_self, "")
     };
     let verdict = govfeeds::gate::check(&rss, &config).expect_err("10 February 2026 is a Tuesday");
-    assert!(verdict.contains("RFC 2822"), "{verdict}");
+    assert!(
+        matches!(
+            verdict,
+            Rejection::Date {
+                format: "RFC 2822",
+                ..
+            }
+        ),
+        "{verdict}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

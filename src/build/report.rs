@@ -1,5 +1,6 @@
 //! What a build did: counts of items and files, problems, and what publishing wrote.
 
+use crate::gate::Rejection;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -42,7 +43,7 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// What the publish gate said of each document it checked (by path under `output_dir`):
     /// `None` when it passed, else why it was not published.
-    pub gate: BTreeMap<String, Option<String>>,
+    pub gate: BTreeMap<String, Option<Rejection>>,
     /// What failed while publishing (the documents stay pending and are published later).
     pub publish_errors: Vec<String>,
     /// What is still not published after the build.
@@ -53,7 +54,7 @@ pub struct Summary {
 
 impl Summary {
     /// The documents the publish gate kept from being published, and why.
-    pub fn rejected(&self) -> impl Iterator<Item = (&String, &String)> {
+    pub fn rejected(&self) -> impl Iterator<Item = (&String, &Rejection)> {
         self.gate
             .iter()
             .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))

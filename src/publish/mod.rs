@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::feed_id::COMBINED_ID;
 use crate::feed_id::Selection;
-use crate::gate;
+use crate::gate::{self, Rejection};
 use crate::render::{self, Document, FeedInfo, RenderError};
 use crate::shutdown::Shutdown;
 use crate::store::{
@@ -40,7 +40,7 @@ pub struct Report {
     pub removed: Vec<PathBuf>,
     /// What the publish gate said of each document it checked (by path under `output_dir`):
     /// `None` when it passed, else why it was not published.
-    pub gate: BTreeMap<String, Option<String>>,
+    pub gate: BTreeMap<String, Option<Rejection>>,
     /// After a complete publish: the path of every document there is now.
     pub expected: Option<HashSet<String>>,
     /// What failed, one line per failure.
@@ -62,7 +62,7 @@ impl Report {
     }
 
     /// The documents the publish gate kept from being published, and why.
-    pub fn rejected(&self) -> impl Iterator<Item = (&String, &String)> {
+    pub fn rejected(&self) -> impl Iterator<Item = (&String, &Rejection)> {
         self.gate
             .iter()
             .filter_map(|(path, reason)| Some((path, reason.as_ref()?)))
