@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::build;
 use crate::config::{Config, SourceKind};
+use crate::pipeline;
 
 /// Republishes gov.kz news as RSS 2.0 and Atom 1.0 feeds.
 #[derive(Debug, Parser)]
@@ -107,7 +107,7 @@ pub fn run(command: Command) -> Exit {
                 Ok(c) => c,
                 Err(exit) => return exit,
             };
-            match build::run(config) {
+            match pipeline::run(config) {
                 Ok(summary) => {
                     println!("{summary}");
                     if summary.is_clean() {

@@ -26,9 +26,9 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-use crate::build::{BuildError, Engine, Scope, SourceRun, Summary};
 use crate::config::{Config, ConfigError, SourceConfig};
 use crate::lock::{LockError, StateLock};
+use crate::pipeline::{BuildError, Engine, Scope, SourceRun, Summary};
 use crate::publish::Report;
 use crate::render::Document;
 use crate::schedule::{self, Backoff, Clock, RunOutcome};

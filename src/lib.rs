@@ -24,7 +24,7 @@
 //!   tables; [`lock`] keeps a second process off its state folder.
 //! - [`render`] writes RSS, Atom and JSON Feed documents and the HTML pages; [`gate`] reads
 //!   each feed back and checks it before [`publish`] replaces files atomically.
-//! - [`build`] runs the flow: prepares a source's input, ingests it, publishes what changed;
+//! - [`pipeline`] runs the flow: prepares a source's input, ingests it, publishes what changed;
 //!   once for `govfeeds build`, per source for the daemon.
 //! - [`serve`] answers HTTP from an in-memory snapshot; [`status`] feeds `/healthz` and
 //!   `/metrics`; [`daemon`] schedules sources, reloads, shuts down and talks to systemd;
@@ -41,7 +41,6 @@
 //!   `store/migrations/`.
 
 pub mod body;
-pub mod build;
 pub mod classify;
 pub mod cli;
 pub mod config;
@@ -54,6 +53,7 @@ pub mod item;
 pub mod language;
 pub mod lock;
 pub mod names;
+pub mod pipeline;
 pub mod publish;
 pub mod render;
 pub mod restore;

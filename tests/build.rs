@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use common::Sandbox;
-use govfeeds::build;
+use govfeeds::pipeline;
 use govfeeds::store::DB_FILE;
 
 const MADRID: &str = "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782";
@@ -29,7 +29,7 @@ fn mtimes(sandbox: &Sandbox) -> HashMap<String, SystemTime> {
 #[test]
 fn seed_builds_per_ministry_and_combined_feeds() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.skipped.len()),
         (20, 20, 0),
@@ -75,7 +75,7 @@ fn seed_builds_per_ministry_and_combined_feeds() {
 #[test]
 fn items_carry_titles_links_guids_dates_and_clean_bodies() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     for ext in ["rss", "atom"] {
         let feed = sandbox.feed("all", ext);
         let madrid = feed
@@ -178,7 +178,7 @@ fn items_carry_titles_links_guids_dates_and_clean_bodies() {
 #[test]
 fn same_date_items_order_by_news_id_then_dump_order() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let feed = sandbox.feed("all", "atom");
     let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
     let news_ids: Vec<u64> = ids
@@ -211,11 +211,11 @@ fn same_date_items_order_by_news_id_then_dump_order() {
 #[test]
 fn second_build_changes_nothing() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let before = mtimes(&sandbox);
     let bytes_before = std::fs::read(sandbox.feed_path("all", "atom")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged, summary.read),
         (0, 1, 0),
@@ -233,7 +233,7 @@ fn second_build_changes_nothing() {
     let file = std::fs::File::options().append(true).open(&dump).unwrap();
     file.set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged),
         (0, 1),
@@ -244,7 +244,7 @@ fn second_build_changes_nothing() {
     let mut text = std::fs::read_to_string(&dump).unwrap();
     text.push_str("\nOne more item 11.02.2026\nIts body.\n");
     std::fs::write(&dump, text).unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.read, summary.new, summary.unchanged),
         (1, 21, 1, 20),
@@ -267,15 +267,15 @@ fn second_build_changes_nothing() {
 #[test]
 fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     sandbox.add_dump("update.txt");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.files, summary.files_unchanged, summary.updated),
         (1, 1, 1),
         "{summary}"
     );
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((summary.files, summary.updated), (0, 0), "{summary}");
     let feed = sandbox.feed("mfa", "atom");
     let madrid = feed.entries.iter().find(|e| e.id == MADRID).unwrap();
@@ -286,14 +286,14 @@ fn an_old_dump_read_again_does_not_revert_a_newer_edit() {
 #[test]
 fn the_same_items_twice_in_one_run_are_one_item_each_and_the_same_bytes() {
     let once = Sandbox::new(&["seed.txt"]);
-    build::run(once.config()).unwrap();
+    pipeline::run(once.config()).unwrap();
     let twice = Sandbox::new(&["seed.txt"]);
     std::fs::copy(
         twice.path("config/dumps/seed.txt"),
         twice.path("config/dumps/seed-copy.txt"),
     )
     .unwrap();
-    let summary = build::run(twice.config()).unwrap();
+    let summary = pipeline::run(twice.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.unchanged, summary.total),
         (40, 20, 20, 20)
@@ -310,7 +310,7 @@ fn the_same_items_twice_in_one_run_are_one_item_each_and_the_same_bytes() {
 #[test]
 fn a_later_dump_repeats_edits_and_adds() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let before = sandbox.feed("all", "atom");
     let madrid_before = before
         .entries
@@ -325,7 +325,7 @@ fn a_later_dump_repeats_edits_and_adds() {
 
     std::fs::remove_file(sandbox.path("config/dumps/seed.txt")).unwrap();
     sandbox.add_dump("update.txt");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.read, 8, "{summary}");
     assert_eq!(
         (summary.new, summary.updated, summary.unchanged),
@@ -369,7 +369,7 @@ fn a_later_dump_repeats_edits_and_adds() {
 #[test]
 fn quirky_bytes_are_cleaned_not_fatal() {
     let sandbox = Sandbox::new(&["quirks.txt"]);
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.read, summary.new, summary.degraded),
         (2, 2, 1),
@@ -427,7 +427,7 @@ fn quirky_bytes_are_cleaned_not_fatal() {
 #[test]
 fn remapping_a_slug_moves_items_without_touching_guids() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let guids_before: Vec<String> = sandbox
         .feed("all", "atom")
         .entries
@@ -438,7 +438,7 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
         "\n[unattributed]\n",
         "\n[[ministry]]\nid = \"internal\"\ntitle = \"Ministry of Internal Affairs\"\nentities = [\"ps\"]\n\n[unattributed]\n",
     );
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.reclassified, 1);
     assert_eq!(
         summary.removed.len(),
@@ -460,7 +460,7 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
 #[test]
 fn feeds_describe_themselves() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let atom = sandbox.feed("mfa", "atom");
     assert_eq!(atom.id, "http://127.0.0.1:8080/feeds/mfa.atom");
     let self_link = atom
@@ -496,7 +496,7 @@ fn the_index_page_escapes_every_text() {
         "title = \"Kazakhstan government news\"",
         "title = \"News <img src=x onerror=alert(1)>\"",
     );
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
     assert!(
         !index.contains("<script>") && !index.contains("<img"),
@@ -521,7 +521,7 @@ fn the_index_page_escapes_every_text() {
 #[test]
 fn json_feed_and_opml_list_the_same_feeds() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     // JSON Feed carries the same items as Atom (feed-rs reads JSON Feed too).
     let json = sandbox.feed("all", "json");
     let atom = sandbox.feed("all", "atom");
@@ -581,7 +581,7 @@ fn json_feed_and_opml_list_the_same_feeds() {
 #[test]
 fn items_are_tagged_with_their_language() {
     let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let atom = std::fs::read_to_string(sandbox.feed_path("all", "atom")).unwrap();
     // A Russian title over an English body: the entry is English, its title Russian.
     assert!(
@@ -633,7 +633,7 @@ fn items_are_tagged_with_their_language() {
 #[test]
 fn language_feeds_follow_the_config() {
     let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let kk = sandbox.feed("all", "kk.atom");
     assert!(!kk.entries.is_empty());
     let text = std::fs::read_to_string(sandbox.feed_path("all", "kk.atom")).unwrap();
@@ -651,7 +651,7 @@ fn language_feeds_follow_the_config() {
 
     // Turned off: the language feeds go, the others stay.
     sandbox.set_key("languages", "[]");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(!sandbox.feed_path("all", "kk.atom").exists());
     assert!(sandbox.feed_path("all", "atom").exists());
     assert!(!summary.removed.is_empty());
@@ -670,7 +670,7 @@ fn language_feeds_follow_the_config() {
 fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let before = Utc::now() - chrono::Duration::seconds(1);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let after = Utc::now() + chrono::Duration::seconds(1);
     let created: String = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE))
         .unwrap()
@@ -702,7 +702,7 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
     }
 
     // Rebuilt, they keep that time: nothing is written.
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(summary.written.is_empty(), "{summary}");
 
     // A store from before the record (schema 7), its empty feeds published as of 1970: the
@@ -724,7 +724,7 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
         assert_ne!(old, text, "{id}");
         std::fs::write(&path, old).unwrap();
     }
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let migrated: String = db
         .query_row("SELECT value FROM meta WHERE name = 'created'", [], |r| {
             r.get(0)
@@ -761,7 +761,7 @@ fn mfa_dump(n: usize, first_id: usize) -> String {
 fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     std::fs::write(sandbox.path("config/dumps/m1.txt"), mfa_dump(120, 1000)).unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
 
     // An old item (outside every newest-50), an edit of an old item, a Russian variant of
     // another old one: no feed's newest items change, and no feed is rendered but the index.
@@ -772,7 +772,7 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
          Встреча номер 5 06.01.2025\nСтороны встретились в пятый раз.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/1005?lang=ru\n",
     )
     .unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (summary.new, summary.updated, summary.variants),
         (1, 1, 1),
@@ -798,7 +798,7 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
         "S\n\nW\n\nA new meeting 01.03.2026\nJust now.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/5000?lang=kk\n",
     )
     .unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     for path in ["feeds/all.atom", "feeds/mfa.atom", "feeds/mfa.en.atom"] {
         assert!(summary.gate.contains_key(path), "{path}: {summary}");
     }
@@ -814,7 +814,7 @@ fn a_publish_renders_only_what_the_changes_reach_and_matches_a_full_render() {
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
     std::fs::remove_dir_all(&public).unwrap();
-    let full = build::run(sandbox.config()).unwrap();
+    let full = pipeline::run(sandbox.config()).unwrap();
     assert!(full.gate.len() > 20, "a full render: {full}");
     assert_eq!(full.written.len(), before.len(), "{full}");
     for (path, bytes) in before {
@@ -847,7 +847,7 @@ fn items_of_one_day_keep_it_in_every_reader_and_sort_in_feed_order_by_date() {
         day_dump(&[Some(300), Some(100)]),
     )
     .unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let first = sandbox.feed("all", "atom");
     // Later arrivals of the same day: one between, one above, one below, one without a link.
     std::fs::write(
@@ -855,7 +855,7 @@ fn items_of_one_day_keep_it_in_every_reader_and_sort_in_feed_order_by_date() {
         day_dump(&[Some(200), Some(400), Some(50), None]),
     )
     .unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     for ext in ["atom", "rss", "json"] {
         let feed = sandbox.feed("all", ext);
         let day: Vec<_> = feed
@@ -908,7 +908,7 @@ fn items_of_one_day_keep_it_in_every_reader_and_sort_in_feed_order_by_date() {
 #[test]
 fn the_same_input_rendered_otherwise_is_not_an_edit() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let db = rusqlite::Connection::open(sandbox.path("var/state").join(DB_FILE)).unwrap();
     let key = "%/details/1158782";
     let updated = |db: &rusqlite::Connection| -> String {
@@ -926,7 +926,7 @@ fn the_same_input_rendered_otherwise_is_not_an_edit() {
     .unwrap();
     // Read by an older release's reader: read again, however unchanged the file.
     db.execute("UPDATE source_file SET reader = 0", []).unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((summary.updated, summary.rerendered), (0, 1), "{summary}");
     assert_eq!(updated(&db), before, "not an edit: `updated` stays");
     let html: String = db
@@ -944,7 +944,7 @@ fn the_same_input_rendered_otherwise_is_not_an_edit() {
         seed.replacen("Joan Groizard.", "Joan Groizard, in Madrid.", 1),
     )
     .unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((summary.updated, summary.rerendered), (1, 0), "{summary}");
     assert_ne!(updated(&db), before);
 }
@@ -953,7 +953,7 @@ fn the_same_input_rendered_otherwise_is_not_an_edit() {
 fn a_feed_page_links_the_language_feeds_it_has_items_in() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     std::fs::write(sandbox.path("config/dumps/m1.txt"), mfa_dump(60, 1000)).unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let page = || std::fs::read_to_string(sandbox.feed_path("mfa", "html")).unwrap();
     assert!(page().contains("hreflang=\"en\""), "{}", page());
     assert!(
@@ -968,7 +968,7 @@ fn a_feed_page_links_the_language_feeds_it_has_items_in() {
         "S\n\nW\n\nЕлшілік жиналыс 01.06.2024\nЕлшілікте жиналыс өтті.Source : https://www.gov.kz/memleket/entities/mfa-test/press/news/details/999?lang=kk\n",
     )
     .unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     assert!(page().contains("hreflang=\"kk\""), "{}", page());
     assert_eq!(sandbox.feed("mfa", "kk.atom").entries.len(), 1);
 }
@@ -976,7 +976,7 @@ fn a_feed_page_links_the_language_feeds_it_has_items_in() {
 #[test]
 fn feeds_name_entities_in_their_language_and_credit_every_item() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let authors = |entry: &feed_rs::model::Entry| -> Vec<String> {
         entry
             .authors
@@ -1057,7 +1057,7 @@ fn feeds_name_entities_in_their_language_and_credit_every_item() {
     sandbox.append_config(
         "[entity.\"mfa-madrid\"]\nen = \"Embassy of the Republic of Kazakhstan in the Kingdom of Spain\"\n",
     );
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let renamed = by_link(&sandbox.feed("all", "atom"), "/entities/mfa-madrid/");
     assert_eq!(
         authors(&renamed),

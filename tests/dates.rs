@@ -9,7 +9,7 @@ use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{Daemon, Sandbox, upstream};
-use govfeeds::build;
+use govfeeds::pipeline;
 use govfeeds::store::DB_FILE;
 
 /// A dump whose dates are a typo from the past, a date far ahead, and a good one.
@@ -91,7 +91,7 @@ fn an_upstream_entry_dated_9999_or_1800_is_dated_when_first_seen() {
         "path = \"dumps/*.txt\"",
         &format!("url = \"http://{addr}/feed.xml\""),
     );
-    let summary = build::run(sandbox.config()).expect("build");
+    let summary = pipeline::run(sandbox.config()).expect("build");
     assert!(summary.failed.is_empty(), "{summary}");
     assert_eq!(summary.new, 3, "{summary}");
     assert_eq!(summary.degraded, 2, "{summary}");
@@ -103,7 +103,7 @@ fn an_upstream_entry_dated_9999_or_1800_is_dated_when_first_seen() {
         "2026-02-10T08:00:00+00:00"
     );
     // A second run: the items are unchanged, and keep their first-seen dates.
-    let again = build::run(sandbox.config()).expect("build");
+    let again = pipeline::run(sandbox.config()).expect("build");
     assert_eq!((again.new, again.updated), (0, 0), "{again}");
 }
 
@@ -157,7 +157,7 @@ async fn a_store_holding_impossible_dates_is_repaired_on_upgrade_and_serves() {
         ),
     ];
     let config = sandbox.config();
-    let summary = tokio::task::spawn_blocking(move || build::run(config))
+    let summary = tokio::task::spawn_blocking(move || pipeline::run(config))
         .await
         .unwrap()
         .expect("build on the poisoned store");
@@ -207,7 +207,7 @@ async fn a_store_holding_impossible_dates_is_repaired_on_upgrade_and_serves() {
 async fn a_date_before_1970_in_the_store_never_panics_the_server() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     let config = sandbox.config();
-    tokio::task::spawn_blocking(move || build::run(config))
+    tokio::task::spawn_blocking(move || pipeline::run(config))
         .await
         .unwrap()
         .expect("build");

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::{Sandbox, content, upstream};
-use govfeeds::build;
+use govfeeds::pipeline;
 
 /// Copies the fixture corpus into a temp folder served over HTTP.
 fn corpus() -> (tempfile::TempDir, SocketAddr) {
@@ -99,7 +99,7 @@ fn entry<'a>(feed: &'a feed_rs::model::Feed, title: &str) -> &'a feed_rs::model:
 fn every_format_in_the_corpus_becomes_items() {
     let (_dir, addr) = corpus();
     let sandbox = corpus_sandbox(addr);
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(summary.failed.is_empty(), "{summary}");
     // 20 from the dump, 1+1+2+1+1+1+1+1+1 from the feeds, and 2 from duplicate-ids (one id twice).
     assert_eq!(summary.total, 20 + 10 + 2, "{summary}");
@@ -138,7 +138,7 @@ fn every_format_in_the_corpus_becomes_items() {
 fn links_are_resolved_and_html_is_sanitized() {
     let (_dir, addr) = corpus();
     let sandbox = corpus_sandbox(addr);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let all = sandbox.feed("all", "atom");
 
     let meeting = entry(&all, "Встреча министров & партнёров");
@@ -219,7 +219,7 @@ fn links_are_resolved_and_html_is_sanitized() {
 fn undated_entries_keep_their_first_seen_date() {
     let (dir, addr) = corpus();
     let sandbox = corpus_sandbox(addr);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let first = entry(&sandbox.feed("all", "atom"), "An undated item")
         .published
         .unwrap();
@@ -230,7 +230,7 @@ fn undated_entries_keep_their_first_seen_date() {
         .replace("Undated body.", "Undated body, edited.");
     std::fs::write(&path, text).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.updated, 1, "{summary}");
     let again = entry(&sandbox.feed("all", "atom"), "An undated item")
         .published
@@ -245,12 +245,12 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
     feed_source(&sandbox, "flaky", &format!("http://{addr}/flaky.xml"), "");
     feed_source(&sandbox, "json", &format!("http://{addr}/feed.json"), "");
     std::fs::copy(dir.path().join("rss20.xml"), dir.path().join("flaky.xml")).unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.total, 23, "{summary}");
 
     for (fixture, expected) in BROKEN {
         std::fs::copy(dir.path().join(fixture), dir.path().join("flaky.xml")).unwrap();
-        let summary = build::run(sandbox.config()).unwrap();
+        let summary = pipeline::run(sandbox.config()).unwrap();
         assert_eq!(summary.failed.len(), 1, "{summary}");
         assert_eq!(summary.failed[0].0, "flaky");
         assert!(
@@ -263,7 +263,7 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
         entry(&all, "Встреча министров & партнёров");
         entry(&all, "JSON Feed item on education");
     }
-    let engine = build::Engine::open(sandbox.config()).unwrap();
+    let engine = pipeline::Engine::open(sandbox.config()).unwrap();
     assert_eq!(
         engine.source_state("flaky").unwrap().consecutive_failures,
         4
@@ -287,7 +287,7 @@ fn one_unreadable_entry_is_skipped_and_counted_and_the_others_kept() {
     let (addr, _up) = upstream::start(atom);
     let sandbox = Sandbox::new(&["seed.txt"]);
     feed_source(&sandbox, "mixed", &format!("http://{addr}/mixed.xml"), "");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(summary.failed.is_empty(), "{summary}");
     assert_eq!(summary.new, 22, "{summary}");
     assert_eq!(
@@ -321,7 +321,7 @@ fn a_feed_entry_and_a_dump_item_with_the_same_url_are_one_item() {
         "[[source]]\nname = \"govkz\"\nkind = \"govkz\"\nentities = [\"mfa-madrid\", \"mti\", \"missing\"]\nlang = \"en\"\n\
          endpoint = \"http://{addr}/govkz/{{entity}}/{{lang}}.xml\"\npause_ms = 50\nschedule = \"*/30 * * * *\"\n"
     ));
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     // The missing entity fails; the other two are ingested.
     assert_eq!(summary.failed.len(), 1, "{summary}");
     assert!(
@@ -368,7 +368,7 @@ fn a_pinned_source_puts_everything_in_its_ministry() {
         &format!("http://{addr}/feed.json"),
         "ministry = \"edu\"",
     );
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let edu = sandbox.feed("edu", "atom");
     assert_eq!(edu.entries.len(), 1);
     assert_eq!(
@@ -393,7 +393,7 @@ fn ten_thousand_entries() {
     let addr = upstream::serve_dir(dir.path().to_path_buf());
     let sandbox = Sandbox::new(&["seed.txt"]);
     feed_source(&sandbox, "big", &format!("http://{addr}/big.xml"), "");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((summary.new, summary.total), (10_020, 10_020), "{summary}");
     assert_eq!(sandbox.feed("all", "rss").entries.len(), 50);
     assert!(Path::new(&sandbox.path("var/state/govfeeds.sqlite3")).exists());

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Sandbox;
-use govfeeds::build;
+use govfeeds::pipeline;
 
 /// The documents compared: every format of the combined feed, a ministry's, a language feed,
 /// the index and the OPML. Feeds without items are left out: they are dated when the store
@@ -25,7 +25,7 @@ const GOLDEN: &[&str] = &[
 #[test]
 fn the_seed_and_the_quirks_publish_the_golden_files() {
     let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let golden = common::repo("tests/fixtures/golden");
     let bless = std::env::var_os("GOVFEEDS_BLESS").is_some();
     let mut differ = Vec::new();

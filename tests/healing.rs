@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::disk::{self, Tmpfs};
 use common::{Running, Sandbox, http_get, wait_until};
-use govfeeds::build;
+use govfeeds::pipeline;
 
 /// A dump of `n` Foreign Affairs items (news ids from `first`) and one of a new entity.
 fn news(n: usize, first: usize) -> String {
@@ -32,7 +32,7 @@ fn assert_converged(sandbox: &Sandbox) {
     let public = sandbox.path("var/public");
     let published = disk::files(&public);
     disk::clear(&public);
-    let fresh = build::run(sandbox.config()).expect("fresh build");
+    let fresh = pipeline::run(sandbox.config()).expect("fresh build");
     assert!(fresh.is_clean(), "{fresh}");
     let rendered = disk::files(&public);
     let names =
@@ -56,13 +56,13 @@ fn a_publish_that_failed_on_a_full_disk_is_redone_by_the_next_build() {
     let Some(tmpfs) = Tmpfs::mount(&sandbox.path("var/public"), 4096) else {
         return;
     };
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     assert_eq!(items(&sandbox, "all", "rss"), 20);
 
     // 30 new items arrive while the disk holding the feeds is full.
     std::fs::write(sandbox.path("config/dumps/001.txt"), news(30, 9000)).unwrap();
     tmpfs.fill(16 * 1024);
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.new, 31, "{summary}");
     assert!(!summary.is_clean(), "{summary}");
     assert!(summary.behind.documents > 0, "{summary}");
@@ -80,7 +80,7 @@ fn a_publish_that_failed_on_a_full_disk_is_redone_by_the_next_build() {
 
     // Space returns: the next build publishes what is behind, though nothing new came in.
     tmpfs.free();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((summary.new, summary.updated), (0, 0), "{summary}");
     assert!(summary.is_clean(), "{summary}");
     assert_eq!(items(&sandbox, "all", "rss"), 50);
@@ -99,18 +99,18 @@ fn a_publish_that_failed_on_a_full_disk_is_redone_by_the_next_build() {
 #[test]
 fn a_crash_between_a_commit_and_its_publish_is_published_by_the_next_build() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     std::fs::write(sandbox.path("config/dumps/001.txt"), news(5, 9000)).unwrap();
     // The items are committed; the process dies before it publishes anything.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let engine = Arc::new(build::Engine::open(sandbox.config()).unwrap());
+        let engine = Arc::new(pipeline::Engine::open(sandbox.config()).unwrap());
         let source = engine.config().sources[0].clone();
         let run = engine.run_source(&source).await.unwrap();
         assert_eq!(run.summary.new, 6);
     });
     assert_eq!(items(&sandbox, "all", "atom"), 20, "nothing published yet");
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.new, 0, "{summary}");
     assert!(summary.is_clean(), "{summary}");
     assert_eq!(items(&sandbox, "all", "atom"), 26);
@@ -120,11 +120,11 @@ fn a_crash_between_a_commit_and_its_publish_is_published_by_the_next_build() {
 #[test]
 fn a_published_file_deleted_or_changed_is_published_again_by_the_next_build() {
     let sandbox = Sandbox::new(&["seed.txt"]);
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     std::fs::remove_file(sandbox.feed_path("mfa", "rss")).unwrap();
     std::fs::write(sandbox.feed_path("all", "atom"), "<feed/>").unwrap();
     std::fs::remove_file(sandbox.path("var/public/index.html")).unwrap();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(summary.is_clean(), "{summary}");
     let mut written: Vec<_> = summary
         .written
@@ -291,7 +291,7 @@ fn a_damaged_store_stops_build_and_serve_with_what_to_do() {
     let sandbox = Sandbox::new(&["seed.txt"]);
     // Enough items for the damage to land in item pages.
     std::fs::write(sandbox.path("config/dumps/001.txt"), news(400, 9000)).unwrap();
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let db = sandbox.path("var/state/govfeeds.sqlite3");
     damage(&db);
     for command in ["build", "serve"] {
@@ -315,7 +315,7 @@ fn a_damaged_store_stops_build_and_serve_with_what_to_do() {
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(summary.is_clean(), "{summary}");
     assert_eq!(summary.total, 421);
 }

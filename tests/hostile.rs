@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::{Daemon, Sandbox};
-use govfeeds::build;
+use govfeeds::pipeline;
 
 /// A raw HTTP server: reads each request's head, then lets `respond` write whatever it likes.
 fn evil_server(respond: fn(&mut TcpStream)) -> SocketAddr {
@@ -52,7 +52,7 @@ fn evil_reason(
     let addr = evil_server(respond);
     let sandbox = source_sandbox(addr, kind, fetch);
     let started = Instant::now();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     assert!(started.elapsed() < limit, "took {:?}", started.elapsed());
     assert_eq!(summary.new, 20, "the other source is unaffected: {summary}");
     assert_eq!(summary.failed.len(), 1, "{summary}");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::upstream::{self, Mode};
 use common::{Daemon, Sandbox};
-use govfeeds::build;
+use govfeeds::pipeline;
 
 const SEED: &str = include_str!("fixtures/seed.txt");
 
@@ -28,7 +28,7 @@ fn polled(addr: std::net::SocketAddr, schedule: &str, fetch: &[(&str, &str)]) ->
 fn conditional_get_ingests_once_then_gets_304_and_writes_nothing() {
     let (addr, upstream) = upstream::start(SEED);
     let sandbox = polled(addr, "*/15 * * * *", &[]);
-    let first = build::run(sandbox.config()).unwrap();
+    let first = pipeline::run(sandbox.config()).unwrap();
     assert_eq!((first.read, first.new), (20, 20), "{first}");
     assert_eq!(sandbox.feed("mfa", "atom").entries.len(), 6);
     let feeds = std::fs::metadata(sandbox.feed_path("all", "rss"))
@@ -36,7 +36,7 @@ fn conditional_get_ingests_once_then_gets_304_and_writes_nothing() {
         .modified()
         .unwrap();
 
-    let second = build::run(sandbox.config()).unwrap();
+    let second = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (second.files, second.read, second.written.len()),
         (0, 0, 0),
@@ -75,8 +75,8 @@ fn an_unchanged_body_without_validators_is_not_ingested_again() {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = Mode::NoValidators;
     let sandbox = polled(addr, "*/15 * * * *", &[]);
-    assert_eq!(build::run(sandbox.config()).unwrap().new, 20);
-    let again = build::run(sandbox.config()).unwrap();
+    assert_eq!(pipeline::run(sandbox.config()).unwrap().new, 20);
+    let again = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (again.files, again.files_unchanged, again.read),
         (0, 1, 0),
@@ -85,7 +85,7 @@ fn an_unchanged_body_without_validators_is_not_ingested_again() {
 
     // A changed body is.
     upstream.lock().unwrap().body = format!("{SEED}\nOne more item 11.02.2026\nIts body.\n");
-    let changed = build::run(sandbox.config()).unwrap();
+    let changed = pipeline::run(sandbox.config()).unwrap();
     assert_eq!(
         (changed.read, changed.new, changed.unchanged),
         (21, 1, 20),
@@ -93,7 +93,7 @@ fn an_unchanged_body_without_validators_is_not_ingested_again() {
     );
 }
 
-fn failing(mode: Mode, fetch: &[(&str, &str)]) -> (build::Summary, Duration) {
+fn failing(mode: Mode, fetch: &[(&str, &str)]) -> (pipeline::Summary, Duration) {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = mode;
     let sandbox = polled(addr, "*/15 * * * *", fetch);
@@ -101,7 +101,7 @@ fn failing(mode: Mode, fetch: &[(&str, &str)]) -> (build::Summary, Duration) {
     sandbox.add_dump("seed.txt");
     sandbox.append_config("[[source]]\nname = \"local\"\nkind = \"dump\"\npath = \"dumps/*.txt\"\nschedule = \"0 * * * *\"\n");
     let started = Instant::now();
-    let summary = build::run(sandbox.config()).unwrap();
+    let summary = pipeline::run(sandbox.config()).unwrap();
     let took = started.elapsed();
     assert_eq!(summary.new, 20, "the local source is unaffected: {summary}");
     assert_eq!(sandbox.feed("all", "atom").entries.len(), 20);
@@ -152,10 +152,10 @@ fn failures_are_counted_across_runs_and_cleared_by_a_success() {
     upstream.lock().unwrap().mode = Mode::Status(503, Some(120));
     let sandbox = polled(addr, "*/15 * * * *", &[]);
     for _ in 0..2 {
-        build::run(sandbox.config()).unwrap();
+        pipeline::run(sandbox.config()).unwrap();
     }
     let state = || {
-        let engine = build::Engine::open(sandbox.config()).unwrap();
+        let engine = pipeline::Engine::open(sandbox.config()).unwrap();
         engine.source_state("enbekshi-world").unwrap()
     };
     let failed = state();
@@ -168,7 +168,7 @@ fn failures_are_counted_across_runs_and_cleared_by_a_success() {
     );
     assert!(failed.last_success.is_none());
     upstream.lock().unwrap().mode = Mode::Normal;
-    build::run(sandbox.config()).unwrap();
+    pipeline::run(sandbox.config()).unwrap();
     let ok = state();
     assert_eq!(
         (ok.consecutive_failures, ok.last_error.is_none()),
@@ -182,7 +182,7 @@ async fn retry_after_is_reported_to_the_scheduler() {
     let (addr, upstream) = upstream::start(SEED);
     upstream.lock().unwrap().mode = Mode::Status(429, Some(120));
     let sandbox = polled(addr, "*/15 * * * *", &[]);
-    let engine = std::sync::Arc::new(build::Engine::open(sandbox.config()).unwrap());
+    let engine = std::sync::Arc::new(pipeline::Engine::open(sandbox.config()).unwrap());
     let source = engine.config().sources[0].clone();
     let run = engine.run_source(&source).await.unwrap();
     let failure = run.failure.expect("failed");

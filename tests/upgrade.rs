@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::{Daemon, Sandbox};
-use govfeeds::build;
 use govfeeds::identity::page_name;
+use govfeeds::pipeline;
 use govfeeds::store::DB_FILE;
 
 /// `govfeeds build` at f8b8799 (schema 6) on `seed.txt` and `quirks.txt`, bundled config.
@@ -53,7 +53,7 @@ async fn a_previous_release_store_keeps_its_items_and_gets_pages() {
     assert!(before.len() >= 20, "{} items in the fixture", before.len());
 
     let config = sandbox.config();
-    let summary = tokio::task::spawn_blocking(move || build::run(config))
+    let summary = tokio::task::spawn_blocking(move || pipeline::run(config))
         .await
         .expect("build task")
         .expect("build on the old store");

@@ -706,7 +706,7 @@ async fn language_variants_are_one_item_with_alternates_and_language_feeds_filte
 /// How many items the seed and quirks dumps make on their own.
 fn seed_and_quirks_items() -> u64 {
     let sandbox = Sandbox::new(&["seed.txt", "quirks.txt"]);
-    govfeeds::build::run(sandbox.config()).unwrap().total
+    govfeeds::pipeline::run(sandbox.config()).unwrap().total
 }
 
 #[test]
@@ -719,12 +719,12 @@ fn the_health_feed_has_an_entry_when_a_source_fails_and_when_it_recovers() {
     sandbox.append_config(&format!(
         "[[source]]\nname = \"polled\"\nkind = \"dump\"\nurl = \"http://{addr}/dump.txt\"\nschedule = \"0 * * * *\"\n"
     ));
-    let summary = govfeeds::build::run(sandbox.config()).unwrap();
+    let summary = govfeeds::pipeline::run(sandbox.config()).unwrap();
     assert_eq!(summary.failed.len(), 1);
     // Failing again is no news.
-    govfeeds::build::run(sandbox.config()).unwrap();
+    govfeeds::pipeline::run(sandbox.config()).unwrap();
     upstream.lock().unwrap().mode = common::upstream::Mode::Normal;
-    let summary = govfeeds::build::run(sandbox.config()).unwrap();
+    let summary = govfeeds::pipeline::run(sandbox.config()).unwrap();
     assert!(summary.failed.is_empty(), "{summary}");
 
     let health = sandbox.feed("_health", "atom");

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::ingest::merge_failure;
-use super::{Engine, SourceFailure};
+use super::{Engine, SourceFailure, merge_failure};
 use crate::config::SourceConfig;
 use crate::source::fetch::{Fetched, Validators};
 use crate::source::plan::{Format, Plan, plan};

@@ -108,6 +108,18 @@ pub struct SourceFailure {
     pub retry_after: Option<Duration>,
 }
 
+/// Folds another failure into `into`: messages joined, the longest `Retry-After` kept.
+fn merge_failure(into: &mut Option<SourceFailure>, other: SourceFailure) {
+    match into {
+        None => *into = Some(other),
+        Some(f) => {
+            f.message.push_str("; ");
+            f.message.push_str(&other.message);
+            f.retry_after = f.retry_after.max(other.retry_after);
+        }
+    }
+}
+
 /// Runs every source once and publishes, on a runtime of its own: `govfeeds build`.
 /// Holds the state folder's lock throughout. Must not be called from inside an async runtime.
 pub fn run(config: Config) -> Result<Summary, BuildError> {

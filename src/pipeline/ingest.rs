@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use super::prepare::InputFile;
-use super::{BuildError, CHECKPOINT_EVERY, Engine, Prepared, SourceFailure, SourceRun, Summary};
+use super::{
+    BuildError, CHECKPOINT_EVERY, Engine, Prepared, SourceFailure, SourceRun, Summary,
+    merge_failure,
+};
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig};
 use crate::feed_id::COMBINED_ID;
@@ -350,18 +353,6 @@ impl<'a> Ingest<'a> {
                 self.changes
                     .touch(Target::Language(id.to_string(), lang.to_string()), combined);
             }
-        }
-    }
-}
-
-/// Folds another failure into `into`: messages joined, the longest `Retry-After` kept.
-pub(super) fn merge_failure(into: &mut Option<SourceFailure>, other: SourceFailure) {
-    match into {
-        None => *into = Some(other),
-        Some(f) => {
-            f.message.push_str("; ");
-            f.message.push_str(&other.message);
-            f.retry_after = f.retry_after.max(other.retry_after);
         }
     }
 }
