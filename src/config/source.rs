@@ -6,8 +6,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{RawSource, RawSourceKind};
-use super::span::Ctx;
-use super::validate::bounded;
+use super::span::{Ctx, bounded};
 use super::{ConfigError, GOVKZ_BASE, GOVKZ_ENDPOINT, SourceConfig, SourceKind};
 use crate::dump_glob::DumpGlob;
 use crate::feed_id::is_feed_id;

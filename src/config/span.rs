@@ -100,3 +100,24 @@ pub(super) fn normalize_path(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// A whole number in `range`, or `default` when absent.
+pub(super) fn bounded(
+    ctx: &Ctx<'_>,
+    value: Option<Spanned<i64>>,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default.unsigned_abs()),
+        Some(v) if range.contains(v.get_ref()) => Ok(v.get_ref().unsigned_abs()),
+        Some(v) => Err(ctx.at(
+            &v,
+            &format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}

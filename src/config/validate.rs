@@ -12,7 +12,7 @@ use url::Url;
 
 use super::raw::{RawConfig, RawFetch, RawPaths, RawSite};
 use super::source::validate_source;
-use super::span::Ctx;
+use super::span::{Ctx, bounded};
 use super::{
     Config, ConfigError, DEFAULT_IGNORE_PARAMS, DEFAULT_UNATTRIBUTED, FeedName, FetchConfig,
     Ministry, Paths, ServerConfig, Site, SourceKind,
@@ -250,27 +250,6 @@ fn validate_paths(ctx: &Ctx<'_>, raw: RawPaths) -> Result<Paths, ConfigError> {
         ));
     }
     Ok(paths)
-}
-
-/// A whole number in `range`, or `default` when absent.
-pub(super) fn bounded(
-    ctx: &Ctx<'_>,
-    value: Option<Spanned<i64>>,
-    range: std::ops::RangeInclusive<i64>,
-    default: i64,
-) -> Result<u64, ConfigError> {
-    match value {
-        None => Ok(default.unsigned_abs()),
-        Some(v) if range.contains(v.get_ref()) => Ok(v.get_ref().unsigned_abs()),
-        Some(v) => Err(ctx.at(
-            &v,
-            &format!(
-                "expected a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        )),
-    }
 }
 
 fn validate_fetch(ctx: &Ctx<'_>, raw: RawFetch) -> Result<FetchConfig, ConfigError> {
