@@ -174,16 +174,13 @@ fn validate_entity_names(
 ) -> Result<BTreeMap<String, crate::names::Localized>, ConfigError> {
     let mut names = BTreeMap::new();
     for (slug, table) in raw {
-        let slug_ok = slug.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && slug
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !slug_ok {
+        // The slugs identity reads from a source URL.
+        if !is_feed_id(&slug) {
             return Err(ctx.at(
                 &table,
                 &format!(
                     "[entity.\"{slug}\"]: expected a gov.kz entity slug of lower-case letters, \
-                     digits and '-', as in www.gov.kz/memleket/entities/<slug>/"
+                     digits, '-' and '_', as in www.gov.kz/memleket/entities/<slug>/"
                 ),
             ));
         }
