@@ -36,7 +36,8 @@
 //!   [`source::plan`], how its bytes become items in a module of [`source`];
 //! - a new output format: a file in [`render`] (like `render/json.rs`), listed by
 //!   `render::site_paths` or `render::feed_documents`;
-//! - an HTTP response header: `serve/mod.rs`, where every response's headers are set;
+//! - an HTTP response header: `serve/headers.rs` for documents, `serve/error.rs` for the
+//!   answers that are not documents; a new endpoint: `serve/mod.rs` (`respond`);
 //! - a new table or query: a file of [`store`] for its family, a migration in
 //!   `store/migrations/`.
 

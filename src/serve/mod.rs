@@ -7,190 +7,38 @@
 //! Only the paths in the snapshot and the item and archive pages in the store exist: every
 //! other path, including every path-traversal spelling, is a 404 because nothing is ever
 //! looked up on disk.
+//!
+//! One file per HTTP concern: [`snapshot`](self::snapshot) holds the documents and their
+//! encodings, `encoding` picks one, `conditional` decides 304s, `headers` writes a document's
+//! headers, `error` the answers that are not documents, `health` `/healthz` and `/metrics`,
+//! `pages` the pages rendered on request, `connections` the accept loop's bookkeeping.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
-use chrono::Utc;
-use headers::{ETag, HeaderMapExt, IfModifiedSince, IfNoneMatch};
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tracing::warn;
 
+mod conditional;
 mod connections;
+mod encoding;
+mod error;
+mod headers;
+mod health;
 mod pages;
+mod snapshot;
 
 use self::connections::{AcceptErrors, Tracker};
 pub use self::pages::{Answer, KeptPage, Pages, RETRY_AFTER_SECS};
+pub use self::snapshot::{Resource, Snapshot};
 
-use crate::render::Document;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
-
-/// One document in every encoding, with its validators.
-#[derive(Debug, Clone)]
-pub struct Resource {
-    content_type: HeaderValue,
-    identity: Variant,
-    gzip: Variant,
-    br: Option<Variant>,
-    last_modified: SystemTime,
-    last_modified_value: HeaderValue,
-    sha256: String,
-    /// `Cache-Control` when not the configured one (archive pages that never change).
-    cache_control: Option<HeaderValue>,
-}
-
-#[derive(Debug, Clone)]
-struct Variant {
-    body: Bytes,
-    etag: ETag,
-    etag_value: HeaderValue,
-}
-
-impl Variant {
-    /// `None` only if `etag` were not a valid entity tag; ours are hex digits and dots.
-    fn new(mut body: Vec<u8>, etag: &str) -> Option<Variant> {
-        let quoted = format!("\"{etag}\"");
-        // Encoders leave spare capacity; a snapshot keeps its bodies for a long time.
-        body.shrink_to_fit();
-        Some(Variant {
-            body: Bytes::from(body),
-            etag: quoted.parse().ok()?,
-            etag_value: HeaderValue::from_str(&quoted).ok()?,
-        })
-    }
-}
-
-impl Resource {
-    /// Bytes held in memory.
-    fn size(&self) -> usize {
-        self.identity.body.len()
-            + self.gzip.body.len()
-            + self.br.as_ref().map_or(0, |b| b.body.len())
-    }
-}
-
-/// What the server serves: every published document by URL path. Immutable once built.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    resources: HashMap<String, Resource>,
-}
-
-impl Snapshot {
-    /// This snapshot with `documents` added or replaced, each compressed once; a document
-    /// whose bytes did not change keeps its compressed forms and Last-Modified. When `stop`
-    /// is triggered midway, the documents not reached yet are left out.
-    pub fn with(&self, documents: Vec<Document>, stop: &Shutdown) -> Snapshot {
-        let now = SystemTime::now();
-        let mut resources = self.resources.clone();
-        for doc in documents {
-            if stop.is_triggered() {
-                break;
-            }
-            let path = format!("/{}", doc.path);
-            let sha256 = crate::text::hex(&Sha256::digest(&doc.bytes));
-            let resource = match self.resources.get(&path) {
-                Some(old) if old.sha256 == sha256 => old.clone(),
-                old => {
-                    let modified = system_time(doc.modified);
-                    // Bytes changed without a newer item (e.g. a config edit): now is when.
-                    let last_modified = match old {
-                        Some(old) if modified <= old.last_modified => now,
-                        _ => modified,
-                    };
-                    match resource(doc, sha256, last_modified) {
-                        Some(r) => r,
-                        None => continue,
-                    }
-                }
-            };
-            if path == "/index.html" {
-                resources.insert("/".to_string(), resource.clone());
-            }
-            resources.insert(path, resource);
-        }
-        Snapshot { resources }
-    }
-
-    /// Only the documents at `paths` (as published, without the leading `/`): after a
-    /// complete publish, those of feeds that no longer exist go.
-    pub fn retain(mut self, paths: &HashSet<String>) -> Snapshot {
-        let index = paths.contains("index.html");
-        self.resources
-            .retain(|path, _| paths.contains(&path[1..]) || (path == "/" && index));
-        self
-    }
-
-    /// The number of documents (the index counts once).
-    pub fn len(&self) -> usize {
-        self.resources.len().saturating_sub(1)
-    }
-
-    /// Whether the snapshot is empty.
-    pub fn is_empty(&self) -> bool {
-        self.resources.is_empty()
-    }
-}
-
-/// `time` as a `Last-Modified`: HTTP dates cannot say anything before 1970.
-fn system_time(time: chrono::DateTime<chrono::FixedOffset>) -> SystemTime {
-    SystemTime::from(time).max(SystemTime::UNIX_EPOCH)
-}
-
-fn resource(doc: Document, sha256: String, last_modified: SystemTime) -> Option<Resource> {
-    let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 9,
-        ..Default::default()
-    };
-    let _ = brotli::BrotliCompress(&mut &doc.bytes[..], &mut br, &params);
-    encoded(
-        doc,
-        sha256,
-        last_modified,
-        flate2::Compression::best(),
-        Some(br),
-    )
-}
-
-/// A resource with `doc`'s bytes, gzipped at `level`, and brotli when given.
-fn encoded(
-    doc: Document,
-    sha256: String,
-    last_modified: SystemTime,
-    level: flate2::Compression,
-    br: Option<Vec<u8>>,
-) -> Option<Resource> {
-    let tag = &sha256[..32];
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
-    let gzip = gz
-        .write_all(&doc.bytes)
-        .and_then(|_| gz.finish())
-        .unwrap_or_default();
-    Some(Resource {
-        content_type: HeaderValue::from_static(doc.content_type),
-        identity: Variant::new(doc.bytes, tag)?,
-        gzip: Variant::new(gzip, &format!("{tag}.gz"))?,
-        br: match br {
-            Some(br) => Some(Variant::new(br, &format!("{tag}.br"))?),
-            None => None,
-        },
-        last_modified,
-        last_modified_value: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified)).ok()?,
-        sha256,
-        cache_control: None,
-    })
-}
 
 /// Whether `path` may name a page rendered on request.
 fn on_request(path: &str) -> bool {
@@ -322,13 +170,7 @@ async fn page<B>(state: &AppState, pages: Option<Arc<Pages>>, request: &Request<
         Answer::Found(resource) => Some(resource.as_ref()),
         Answer::NotFound => None,
         Answer::Busy | Answer::Failed(_) => {
-            let mut response = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy; try again in a moment\n",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            let mut response = error::busy();
             if request.method() == Method::HEAD {
                 *response.body_mut() = Full::default();
             }
@@ -345,7 +187,7 @@ pub fn handle<B>(state: &AppState, request: &Request<B>) -> Response {
     respond(
         state,
         request.method(),
-        snapshot.resources.get(path),
+        snapshot.get(path),
         path,
         request.headers(),
     )
@@ -361,156 +203,20 @@ fn respond(
 ) -> Response {
     let dynamic = matches!(path, "/healthz" | "/metrics");
     if !dynamic && resource.is_none() {
-        return plain(StatusCode::NOT_FOUND, "not found\n");
+        return error::not_found();
     }
     if method != Method::GET && method != Method::HEAD {
-        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
+        return error::method_not_allowed();
     }
     let mut response = match (path, resource) {
-        ("/healthz", _) => match state.status.health(Utc::now()) {
-            Ok(()) => plain(StatusCode::OK, "ok\n"),
-            Err(problems) => plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("{}\n", problems.join("\n")),
-            ),
-        },
-        ("/metrics", _) => {
-            let mut r = plain(StatusCode::OK, &state.status.metrics());
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            r
-        }
-        (_, Some(resource)) => document(state, resource, headers),
-        (_, None) => plain(StatusCode::NOT_FOUND, "not found\n"),
+        ("/healthz", _) => health::healthz(state),
+        ("/metrics", _) => health::metrics(state),
+        (_, Some(resource)) => headers::document(state, resource, headers),
+        (_, None) => error::not_found(),
     };
     if method == Method::HEAD {
         // Content-Length stays: it is the length a GET would send.
         *response.body_mut() = Full::default();
     }
-    response
-}
-
-fn document(state: &AppState, resource: &Resource, request: &HeaderMap) -> Response {
-    let variant = match (negotiate(request), &resource.br) {
-        (Coding::Br, Some(br)) => br,
-        (Coding::Br | Coding::Gzip, _) => &resource.gzip,
-        (Coding::Identity, _) => &resource.identity,
-    };
-    let not_modified = match request.get(header::IF_NONE_MATCH) {
-        // Fast path: the client sends back exactly the tag we gave it.
-        Some(value) if value == variant.etag_value => true,
-        Some(_) => request
-            .typed_get::<IfNoneMatch>()
-            .is_some_and(|inm| !inm.precondition_passes(&variant.etag)),
-        None => request
-            .typed_get::<IfModifiedSince>()
-            .is_some_and(|ims| !ims.is_modified(resource.last_modified)),
-    };
-    let mut response = Response::new(Full::default());
-    let h = response.headers_mut();
-    h.reserve(10);
-    h.insert(header::ETAG, variant.etag_value.clone());
-    h.insert(header::LAST_MODIFIED, resource.last_modified_value.clone());
-    h.insert(
-        header::CACHE_CONTROL,
-        match &resource.cache_control {
-            Some(value) => value.clone(),
-            None => HeaderValue::clone(&state.cache_control.load()),
-        },
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if not_modified {
-        state.status.not_modified.fetch_add(1, Ordering::Relaxed);
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        return response;
-    }
-    state.status.served.fetch_add(1, Ordering::Relaxed);
-    h.insert(header::CONTENT_TYPE, resource.content_type.clone());
-    if !std::ptr::eq(variant, &resource.identity) {
-        let coding = if std::ptr::eq(variant, &resource.gzip) {
-            "gzip"
-        } else {
-            "br"
-        };
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
-    }
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(variant.body.len()),
-    );
-    *response.body_mut() = Full::new(variant.body.clone());
-    response
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
-    Br,
-    Gzip,
-    Identity,
-}
-
-/// The client's preferred coding among brotli, gzip and none (brotli wins ties).
-fn negotiate(request: &HeaderMap) -> Coding {
-    use fly_accept_encoding::Encoding;
-    // Fast paths for the commonest exact values.
-    match request
-        .get(header::ACCEPT_ENCODING)
-        .map(HeaderValue::as_bytes)
-    {
-        None => return Coding::Identity,
-        Some(b"gzip") => return Coding::Gzip,
-        Some(b"br") => return Coding::Br,
-        _ => {}
-    }
-    let Ok(offers) = fly_accept_encoding::encodings(request) else {
-        return Coding::Identity;
-    };
-    let q = |wanted: Encoding| {
-        offers
-            .iter()
-            .filter(|(e, _)| *e == Some(wanted) || e.is_none())
-            .map(|(e, q)| (e.is_some(), *q))
-            .max_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
-            .map_or(0.0, |(_, q)| q)
-    };
-    let (br, gzip) = (q(Encoding::Brotli), q(Encoding::Gzip));
-    if br > 0.0 && br >= gzip {
-        Coding::Br
-    } else if gzip > 0.0 {
-        Coding::Gzip
-    } else {
-        Coding::Identity
-    }
-}
-
-fn plain(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    // Said outright, so that a HEAD gets the length a GET would.
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{OnceCell, Semaphore, mpsc};
 use tracing::warn;
 
-use super::{Resource, encoded, system_time};
+use super::snapshot::{Resource, encoded, system_time};
 use crate::config::Config;
 use crate::render;
 use crate::status::Status;
