@@ -1,12 +1,11 @@
-//! Storing items: the upsert that inserts, edits or leaves an item alone, the instants of
-//! date-only items, language variants, and reclassifying stored items.
+//! Storing items: the upsert that inserts, edits or leaves an item alone, and language
+//! variants (the instants of date-only items are in `instants.rs`).
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime};
-use rusqlite::{OptionalExtension, params};
+use chrono::{DateTime, Datelike, FixedOffset};
+use rusqlite::{OptionalExtension, ToSql, params};
 use sha2::{Digest, Sha256};
 
-use super::{Batch, Changes, FeedChange, Store, StoreError, Target, published};
-use crate::classify::Classifier;
+use super::{Batch, StoreError};
 use crate::identity;
 use crate::item::Item;
 
@@ -76,6 +75,44 @@ struct Row<'a> {
     variant: Option<&'a str>,
 }
 
+impl Row<'_> {
+    /// Runs `sql` with the named parameters of the columns an insert and an update both
+    /// write, and `extra` for the rest.
+    fn execute(
+        &self,
+        conn: &rusqlite::Connection,
+        sql: &str,
+        extra: &[(&str, &dyn ToSql)],
+    ) -> rusqlite::Result<usize> {
+        let item = self.item;
+        let enclosure_url = item.enclosure.as_ref().map(|e| &e.url);
+        let enclosure_type = item.enclosure.as_ref().map(|e| &e.mime_type);
+        let mut params: Vec<(&str, &dyn ToSql)> = vec![
+            (":link", &item.link),
+            (":entity", &item.entity),
+            (":news_id", &item.news_id),
+            (":feed", &self.feed),
+            (":title", &item.title),
+            (":content_html", &item.content_html),
+            (":summary", &item.summary),
+            (":content_hash", &self.hash),
+            (":source", &self.source),
+            (":authors", &self.details.authors),
+            (":categories", &self.details.categories),
+            (":enclosure_url", &enclosure_url),
+            (":enclosure_type", &enclosure_type),
+            (":enclosure_length", &self.details.enclosure_length),
+            (":language", &item.language),
+            (":pinned_feed", &item.pinned_feed),
+            (":title_language", &item.title_language),
+            (":variant_lang", &self.variant),
+            (":input_hash", &item.input_hash),
+        ];
+        params.extend_from_slice(extra);
+        conn.prepare_cached(sql)?.execute(params.as_slice())
+    }
+}
+
 /// The item's list-valued and numeric columns, as stored.
 struct Details {
     authors: String,
@@ -136,67 +173,6 @@ fn content_hash(item: &Item, details: &Details) -> String {
         }
     }
     crate::text::hex(&h.finalize())
-}
-
-impl Store {
-    /// Re-classifies every item when the classification config changed since the last run.
-    /// Returns how many items moved to another feed.
-    pub fn reclassify(&mut self, classifier: &Classifier<'_>) -> Result<usize, StoreError> {
-        let fingerprint = classifier.fingerprint();
-        let current: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'classifier'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        if current.as_deref() == Some(fingerprint.as_str()) {
-            return Ok(0);
-        }
-        let path = self.path.clone();
-        let err = |source| StoreError::sqlite(&path, source);
-        let tx = self.conn.transaction().map_err(err)?;
-        let mut moved = 0;
-        {
-            let mut select = tx
-                .prepare("SELECT id, entity, title, content_html, feed FROM item WHERE pinned_feed IS NULL")
-                .map_err(err)?;
-            let mut update = tx
-                .prepare("UPDATE item SET feed = ?1 WHERE id = ?2")
-                .map_err(err)?;
-            let mut rows = select.query([]).map_err(err)?;
-            while let Some(row) = rows.next().map_err(err)? {
-                let id: i64 = row.get(0).map_err(err)?;
-                let entity: Option<String> = row.get(1).map_err(err)?;
-                let title: String = row.get(2).map_err(err)?;
-                let body: String = row.get(3).map_err(err)?;
-                let feed: String = row.get(4).map_err(err)?;
-                let new_feed = classifier.feed_for(entity.as_deref(), &title, &body);
-                if new_feed != feed {
-                    update.execute(params![new_feed, id]).map_err(err)?;
-                    moved += 1;
-                }
-            }
-        }
-        if moved > 0 {
-            // Items changed feeds, so the feeds' archive pages hold other items now, and every
-            // document is to be published again.
-            tx.execute("DELETE FROM archive_page", []).map_err(err)?;
-            let mut everything = Changes::default();
-            everything.touch(Target::Everything, FeedChange::WHOLE);
-            published::mark(&tx, &everything).map_err(err)?;
-        }
-        tx.execute(
-            "INSERT INTO meta (name, value) VALUES ('classifier', ?1)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            [&fingerprint],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(moved)
-    }
 }
 
 impl Batch<'_> {
@@ -296,14 +272,7 @@ impl Batch<'_> {
 
     /// Inserts a new item, giving a date-only one its instant in the day.
     fn insert(&mut self, row: &Row<'_>) -> Result<Outcome, StoreError> {
-        let Row {
-            item,
-            feed,
-            source,
-            hash,
-            details,
-            variant,
-        } = *row;
+        let item = row.item;
         let (published, day) = match item.day {
             Some(day) => (
                 self.instant_in_day(day, item.news_id, item.published.timezone())?,
@@ -313,47 +282,30 @@ impl Batch<'_> {
         };
         let published_ts = published.timestamp();
         let published = published.to_rfc3339();
-        self.conn
-            .prepare_cached(
-                "INSERT INTO item (key, guid, guid_is_permalink, link, entity, news_id, feed,
-                     title, content_html, summary, published, published_ts, updated,
-                     content_hash, source, authors, categories, enclosure_url,
-                     enclosure_type, enclosure_length, language, pinned_feed,
-                     title_language, page, variant_lang, day, input_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?13, ?14,
-                     ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    item.key,
-                    item.guid,
-                    item.guid_is_permalink,
-                    item.link,
-                    item.entity,
-                    item.news_id,
-                    feed,
-                    item.title,
-                    item.content_html,
-                    item.summary,
-                    published,
-                    published_ts,
-                    hash,
-                    source,
-                    details.authors,
-                    details.categories,
-                    item.enclosure.as_ref().map(|e| &e.url),
-                    item.enclosure.as_ref().map(|e| &e.mime_type),
-                    details.enclosure_length,
-                    item.language,
-                    item.pinned_feed,
-                    item.title_language,
-                    identity::page_name(&item.key),
-                    variant,
-                    day,
-                    item.input_hash,
-                ])
-            })
-            .map_err(|e| self.err(e))?;
+        let page = identity::page_name(&item.key);
+        row.execute(
+            self.conn,
+            "INSERT INTO item (key, guid, guid_is_permalink, page, day, published, published_ts,
+                 updated, link, entity, news_id, feed, title, content_html, summary,
+                 content_hash, source, authors, categories, enclosure_url, enclosure_type,
+                 enclosure_length, language, pinned_feed, title_language, variant_lang,
+                 input_hash)
+             VALUES (:key, :guid, :guid_is_permalink, :page, :day, :published, :published_ts,
+                 :published, :link, :entity, :news_id, :feed, :title, :content_html, :summary,
+                 :content_hash, :source, :authors, :categories, :enclosure_url,
+                 :enclosure_type, :enclosure_length, :language, :pinned_feed, :title_language,
+                 :variant_lang, :input_hash)",
+            &[
+                (":key", &item.key),
+                (":guid", &item.guid),
+                (":guid_is_permalink", &item.guid_is_permalink),
+                (":page", &page),
+                (":day", &day),
+                (":published", &published),
+                (":published_ts", &published_ts),
+            ],
+        )
+        .map_err(|e| self.err(e))?;
         Ok(Outcome::New {
             published: published_ts,
         })
@@ -366,14 +318,7 @@ impl Batch<'_> {
         row: &Row<'_>,
         now: DateTime<FixedOffset>,
     ) -> Result<Outcome, StoreError> {
-        let Row {
-            item,
-            feed,
-            source,
-            hash,
-            details,
-            variant,
-        } = *row;
+        let item = row.item;
         let Known {
             id,
             published,
@@ -389,48 +334,26 @@ impl Batch<'_> {
         // edits share one (a microsecond apart at least).
         let published = DateTime::parse_from_rfc3339(&published).unwrap_or(now);
         let updated = edited.then(|| self.edit_time(now.max(published)).to_rfc3339());
-        self.conn
-            .prepare_cached(
-                "UPDATE item SET link = ?1, entity = ?2, news_id = ?3, feed = ?4, title = ?5,
-                     content_html = ?6, summary = ?7, updated = COALESCE(?8, updated),
-                     content_hash = ?9, source = ?10, authors = ?12, categories = ?13,
-                     enclosure_url = ?14, enclosure_type = ?15, enclosure_length = ?16,
-                     language = ?17, pinned_feed = ?18, title_language = ?19,
-                     variant_lang = COALESCE(?20, variant_lang), input_hash = ?21
-                 WHERE id = ?11",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    item.link,
-                    item.entity,
-                    item.news_id,
-                    feed,
-                    item.title,
-                    item.content_html,
-                    item.summary,
-                    updated,
-                    hash,
-                    source,
-                    id,
-                    details.authors,
-                    details.categories,
-                    item.enclosure.as_ref().map(|e| &e.url),
-                    item.enclosure.as_ref().map(|e| &e.mime_type),
-                    details.enclosure_length,
-                    item.language,
-                    item.pinned_feed,
-                    item.title_language,
-                    variant,
-                    item.input_hash,
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        if previous_feed != feed {
+        row.execute(
+            self.conn,
+            "UPDATE item SET link = :link, entity = :entity, news_id = :news_id, feed = :feed,
+                 title = :title, content_html = :content_html, summary = :summary,
+                 updated = COALESCE(:updated, updated), content_hash = :content_hash,
+                 source = :source, authors = :authors, categories = :categories,
+                 enclosure_url = :enclosure_url, enclosure_type = :enclosure_type,
+                 enclosure_length = :enclosure_length, language = :language,
+                 pinned_feed = :pinned_feed, title_language = :title_language,
+                 variant_lang = COALESCE(:variant_lang, variant_lang), input_hash = :input_hash
+             WHERE id = :id",
+            &[(":updated", &updated), (":id", &id)],
+        )
+        .map_err(|e| self.err(e))?;
+        if previous_feed != row.feed {
             // The item left one feed for another: both feeds' archive pages change.
             self.conn
                 .execute(
                     "DELETE FROM archive_page WHERE feed IN (?1, ?2)",
-                    [&previous_feed, feed],
+                    [previous_feed.as_str(), row.feed],
                 )
                 .map_err(|e| self.err(e))?;
         }
@@ -447,92 +370,6 @@ impl Batch<'_> {
         let micros = at.timestamp_micros().max(*self.last_edit + 1);
         *self.last_edit = micros;
         DateTime::from_timestamp_micros(micros).map_or(at, |t| t.with_timezone(&at.timezone()))
-    }
-
-    /// The instant of a new item dated `day` only, with gov.kz news id `news_id`: within 05:00
-    /// to 15:00 UTC of that day, so that readers from UTC−5 to UTC+9 all show that day; and
-    /// between the instants of the day's items it falls between in feed order (news id
-    /// descending, then first seen), so that a reader sorting by date keeps the feed's order
-    /// and no two items share an instant while there is room. Items with a news id take the
-    /// later half of the window, those without (last in feed order) the earlier half. Chosen
-    /// once: an item keeps it.
-    fn instant_in_day(
-        &self,
-        day: NaiveDate,
-        news_id: Option<i64>,
-        offset: FixedOffset,
-    ) -> Result<DateTime<FixedOffset>, StoreError> {
-        /// The gap left between neighbours when there is room.
-        const STEP: i64 = 60;
-        let midnight = day.and_time(NaiveTime::MIN).and_utc().timestamp();
-        let middle = midnight + 10 * 3600;
-        // The item's half of the window, as exclusive bounds.
-        let (low, high) = match news_id {
-            Some(_) => (middle - 1, midnight + 15 * 3600),
-            None => (midnight + 5 * 3600 - 1, middle),
-        };
-        let number = i64::from(day.num_days_from_ce());
-        let first = |sql: &str, args: &[&dyn rusqlite::ToSql]| {
-            self.conn
-                .prepare_cached(sql)
-                .and_then(|mut s| {
-                    s.query_row(args, |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-                    })
-                    .optional()
-                })
-                .map_err(|e| self.err(e))
-        };
-        // The neighbours: the item just above (later) and just below (earlier) in feed order.
-        let (above, below) = match news_id {
-            Some(id) => (
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1 AND news_id >= ?2
-                     ORDER BY news_id ASC, id DESC LIMIT 1",
-                    &[&number, &id],
-                )?,
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1
-                         AND (news_id < ?2 OR news_id IS NULL)
-                     ORDER BY news_id IS NULL, news_id DESC, id ASC LIMIT 1",
-                    &[&number, &id],
-                )?,
-            ),
-            None => (
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1
-                     ORDER BY news_id IS NULL DESC, news_id ASC, id DESC LIMIT 1",
-                    &[&number],
-                )?,
-                None,
-            ),
-        };
-        let hi = above.map_or(high, |(t, _)| t.min(high));
-        let lo = below.map_or(low, |(t, _)| t.max(low));
-        let room = hi - lo;
-        let step = STEP.min(room / 2).max(0);
-        let ts = match news_id {
-            None => match above {
-                // The day's first item without a news id: the top of the earlier half.
-                None | Some((_, Some(_))) => high - 1,
-                // Later ones: below the last.
-                Some(_) => hi - step,
-            },
-            Some(n) => match (above, below) {
-                // The day's first news: the middle of its half, room both ways.
-                (None, None) | (None, Some((_, None))) => (lo + hi) / 2,
-                // Between two news: as far from each as their ids are.
-                (Some((_, Some(a))), Some((_, Some(b)))) if a > b && room >= 2 => {
-                    lo + (room * (n - b) / (a - b)).clamp(1, room - 1)
-                }
-                (Some(_), _) => hi - step,
-                (None, Some(_)) => lo + step,
-            },
-        };
-        let ts = ts.clamp(low + 1, high - 1);
-        Ok(DateTime::from_timestamp(ts, 0)
-            .unwrap_or_default()
-            .with_timezone(&offset))
     }
 
     /// How many items of `feed` are in `language`.

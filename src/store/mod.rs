@@ -14,12 +14,14 @@ use rusqlite::Connection;
 
 mod archive;
 mod health;
+mod instants;
 mod integrity;
 mod items;
 mod meta;
 mod migrate;
 mod published;
 mod queries;
+mod reclassify;
 mod sources;
 
 pub use self::archive::KeptPage;
