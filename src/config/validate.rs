@@ -10,12 +10,12 @@ use globset::{Glob, GlobSetBuilder};
 use toml::Spanned;
 use url::Url;
 
-use super::raw::{RawConfig, RawFetch, RawPaths, RawSite};
+use super::raw::{RawConfig, RawFetch, RawMinistry, RawPaths, RawSite};
 use super::source::validate_source;
 use super::span::{Ctx, bounded};
 use super::{
     Config, ConfigError, DEFAULT_IGNORE_PARAMS, DEFAULT_UNATTRIBUTED, FeedName, FetchConfig,
-    Ministry, Paths, ServerConfig, Site, SourceKind,
+    Ministry, Paths, ServerConfig, Site, SourceConfig, SourceKind,
 };
 use crate::feed_id::{COMBINED_ID, is_feed_id};
 use crate::identity::IgnoreParams;
@@ -35,37 +35,8 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigEr
     let paths = validate_paths(ctx, raw.paths)?;
     let max_items =
         usize::try_from(bounded(ctx, raw.feeds.max_items, 1..=10_000, 50)?).unwrap_or(50);
-    let mut languages: Vec<String> = Vec::new();
-    for lang in raw.feeds.languages.unwrap_or_default() {
-        let tag = lang.get_ref();
-        if !crate::language::is_iso_639_1(tag) {
-            return Err(ctx.at(
-                &lang,
-                "expected a lower-case two-letter language code (ISO 639-1) such as \"kk\", \
-                 \"ru\" or \"en\"",
-            ));
-        }
-        if languages.contains(tag) {
-            return Err(ctx.at(&lang, &format!("\"{tag}\" is listed twice")));
-        }
-        languages.push(tag.clone());
-    }
-    let ignore_params = match raw.dedup.ignore_params {
-        None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
-        Some(list) => {
-            for p in &list {
-                Glob::new(p.get_ref()).map_err(|e| {
-                    ctx.at(
-                        p,
-                        &format!("invalid glob: {}; expected e.g. \"utm_*\"", e.kind()),
-                    )
-                })?;
-            }
-            let names: Vec<&str> = list.iter().map(|p| p.get_ref().as_str()).collect();
-            IgnoreParams::new(&names)
-        }
-    }
-    .map_err(|e| ctx.error(None, &format!("invalid ignore_params glob: {e}")))?;
+    let languages = validate_languages(ctx, raw.feeds.languages.unwrap_or_default())?;
+    let ignore_params = validate_ignore_params(ctx, raw.dedup.ignore_params)?;
 
     let mut names = HashSet::new();
     let mut sources = Vec::new();
@@ -95,50 +66,12 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigEr
             }
         }
     };
-    let mut ministries = Vec::new();
-    for m in raw.ministries {
-        let feed = validate_feed_name(ctx, &m.id, m.title, &mut ids)?;
-        let mut builder = GlobSetBuilder::new();
-        for e in &m.entities {
-            let glob = Glob::new(e.get_ref()).map_err(|err| {
-                ctx.at(
-                    e,
-                    &format!("invalid glob: {}; expected e.g. \"mfa-*\"", err.kind()),
-                )
-            })?;
-            builder.add(glob);
-        }
-        let entities = builder
-            .build()
-            .map_err(|e| ctx.at(&m.id, &format!("invalid entities: {e}")))?;
-        ministries.push(Ministry {
-            feed,
-            entity_patterns: m.entities.iter().map(|e| e.get_ref().clone()).collect(),
-            entities,
-            keywords: m
-                .keywords
-                .iter()
-                .map(|k| k.trim().to_lowercase())
-                .filter(|k| !k.is_empty())
-                .collect(),
-        });
-    }
-    for s in &sources {
-        if let SourceKind::Feed {
-            ministry: Some(m), ..
-        } = &s.kind
-            && !ids.contains(m)
-        {
-            let span = raw_ministry_spans
-                .iter()
-                .find(|(n, _)| n == &s.name)
-                .map(|(_, sp)| sp.clone());
-            return Err(ctx.error(
-                span,
-                &format!("no ministry has id \"{m}\"; expected one of the [[ministry]] ids or the [unattributed] id"),
-            ));
-        }
-    }
+    let ministries = raw
+        .ministries
+        .into_iter()
+        .map(|m| validate_ministry(ctx, m, &mut ids))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_source_ministries(ctx, &sources, &ids, &raw_ministry_spans)?;
     let fetch = validate_fetch(ctx, raw.fetch)?;
     let entity_names = validate_entity_names(ctx, raw.entity)?;
     let listen = match raw.server.listen {
@@ -165,6 +98,111 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigEr
         unattributed,
         entity_names,
     })
+}
+
+/// `[feeds] languages`: ISO 639-1 codes, each once.
+fn validate_languages(
+    ctx: &Ctx<'_>,
+    raw: Vec<Spanned<String>>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut languages: Vec<String> = Vec::new();
+    for lang in raw {
+        let tag = lang.get_ref();
+        if !crate::language::is_iso_639_1(tag) {
+            return Err(ctx.at(
+                &lang,
+                "expected a lower-case two-letter language code (ISO 639-1) such as \"kk\", \
+                 \"ru\" or \"en\"",
+            ));
+        }
+        if languages.contains(tag) {
+            return Err(ctx.at(&lang, &format!("\"{tag}\" is listed twice")));
+        }
+        languages.push(tag.clone());
+    }
+    Ok(languages)
+}
+
+/// `[dedup] ignore_params`: globs of query parameter names.
+fn validate_ignore_params(
+    ctx: &Ctx<'_>,
+    raw: Option<Vec<Spanned<String>>>,
+) -> Result<IgnoreParams, ConfigError> {
+    match raw {
+        None => IgnoreParams::new(DEFAULT_IGNORE_PARAMS),
+        Some(list) => {
+            for p in &list {
+                Glob::new(p.get_ref()).map_err(|e| {
+                    ctx.at(
+                        p,
+                        &format!("invalid glob: {}; expected e.g. \"utm_*\"", e.kind()),
+                    )
+                })?;
+            }
+            let names: Vec<&str> = list.iter().map(|p| p.get_ref().as_str()).collect();
+            IgnoreParams::new(&names)
+        }
+    }
+    .map_err(|e| ctx.error(None, &format!("invalid ignore_params glob: {e}")))
+}
+
+/// One `[[ministry]]`: its feed name (an id not taken yet), entity globs and keywords.
+fn validate_ministry(
+    ctx: &Ctx<'_>,
+    m: RawMinistry,
+    ids: &mut HashSet<String>,
+) -> Result<Ministry, ConfigError> {
+    let feed = validate_feed_name(ctx, &m.id, m.title, ids)?;
+    let mut builder = GlobSetBuilder::new();
+    for e in &m.entities {
+        let glob = Glob::new(e.get_ref()).map_err(|err| {
+            ctx.at(
+                e,
+                &format!("invalid glob: {}; expected e.g. \"mfa-*\"", err.kind()),
+            )
+        })?;
+        builder.add(glob);
+    }
+    let entities = builder
+        .build()
+        .map_err(|e| ctx.at(&m.id, &format!("invalid entities: {e}")))?;
+    Ok(Ministry {
+        feed,
+        entity_patterns: m.entities.iter().map(|e| e.get_ref().clone()).collect(),
+        entities,
+        keywords: m
+            .keywords
+            .iter()
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect(),
+    })
+}
+
+/// Every feed source's `ministry` names a feed id (`spans`: where each source wrote it).
+fn check_source_ministries(
+    ctx: &Ctx<'_>,
+    sources: &[SourceConfig],
+    ids: &HashSet<String>,
+    spans: &[(String, Range<usize>)],
+) -> Result<(), ConfigError> {
+    for s in sources {
+        if let SourceKind::Feed {
+            ministry: Some(m), ..
+        } = &s.kind
+            && !ids.contains(m)
+        {
+            let span = spans
+                .iter()
+                .find(|(n, _)| n == &s.name)
+                .map(|(_, sp)| sp.clone());
+            return Err(ctx.error(
+                span,
+                &format!("no ministry has id \"{m}\"; expected one of the [[ministry]] ids or the [unattributed] id"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `[entity."<slug>"]` tables: a slug as gov.kz writes it, names under language codes.
