@@ -198,30 +198,7 @@ pub fn describe(config: &Config) -> String {
     );
     let _ = writeln!(out, "sources:");
     for s in &config.sources {
-        let input = match &s.kind {
-            SourceKind::DumpFiles { glob } => {
-                let files = glob
-                    .files()
-                    .map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
-                format!("dump {} ({files})", glob.pattern())
-            }
-            SourceKind::DumpUrl { url } => format!("dump {url}"),
-            SourceKind::Feed { url, ministry } => match ministry {
-                Some(m) => format!("feed {url} (all items to {m})"),
-                None => format!("feed {url}"),
-            },
-            SourceKind::GovKz {
-                entities,
-                lang,
-                endpoint,
-                pause,
-                ..
-            } => format!(
-                "govkz {} ({lang}) from {endpoint}, {} ms apart",
-                entities.join(", "),
-                pause.as_millis()
-            ),
-        };
+        let input = source_input(&s.kind);
         let every = s
             .schedule
             .interval(site.timezone)
@@ -233,6 +210,47 @@ pub fn describe(config: &Config) -> String {
             s.name, s.schedule
         );
     }
+    describe_ministries(&mut out, config);
+    let _ = writeln!(
+        out,
+        "unattributed: {} {}",
+        config.unattributed.id, config.unattributed.title
+    );
+    let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
+    out
+}
+
+/// What a source reads, in one line.
+fn source_input(kind: &SourceKind) -> String {
+    match kind {
+        SourceKind::DumpFiles { glob } => {
+            let files = glob
+                .files()
+                .map_or_else(|e| e, |f| format!("{} file(s)", f.len()));
+            format!("dump {} ({files})", glob.pattern())
+        }
+        SourceKind::DumpUrl { url } => format!("dump {url}"),
+        SourceKind::Feed { url, ministry } => match ministry {
+            Some(m) => format!("feed {url} (all items to {m})"),
+            None => format!("feed {url}"),
+        },
+        SourceKind::GovKz {
+            entities,
+            lang,
+            endpoint,
+            pause,
+            ..
+        } => format!(
+            "govkz {} ({lang}) from {endpoint}, {} ms apart",
+            entities.join(", "),
+            pause.as_millis()
+        ),
+    }
+}
+
+/// The ministries, their entity globs and keywords.
+fn describe_ministries(out: &mut String, config: &Config) {
+    use std::fmt::Write;
     let _ = writeln!(out, "ministries:");
     for m in &config.ministries {
         let _ = writeln!(out, "  {:<20} {}", m.feed.id, m.feed.title);
@@ -246,11 +264,4 @@ pub fn describe(config: &Config) -> String {
             let _ = writeln!(out, "  {:<20}   keywords: {}", "", m.keywords.join(", "));
         }
     }
-    let _ = writeln!(
-        out,
-        "unattributed: {} {}",
-        config.unattributed.id, config.unattributed.title
-    );
-    let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
-    out
 }
