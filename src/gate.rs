@@ -161,13 +161,8 @@ fn relative_refs(html: &str) -> Option<String> {
 
 fn check_xml(bytes: &[u8], served_at: &str) -> Result<(), Rejection> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
-    let mut path: Vec<String> = Vec::new();
     let mut buf = Vec::new();
-    let mut self_link = None;
-    let mut ids = HashSet::new();
-    let mut text = String::new();
-    let mut permalink = true;
-    let mut root = None;
+    let mut walk = Walk::default();
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -176,83 +171,122 @@ fn check_xml(bytes: &[u8], served_at: &str) -> Result<(), Rejection> {
                 error: e.to_string(),
             })?;
         match event {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let name = e.name().as_ref().to_string();
-                root.get_or_insert_with(|| name.clone());
-                let mut rel = None;
-                let mut href = None;
-                permalink = true;
-                for attr in e.attributes() {
-                    let attr = attr.map_err(|e| Rejection::Attribute(e.to_string()))?;
-                    let value = attr
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|e| Rejection::AttributeValue(e.to_string()))?
-                        .into_owned();
-                    match attr.key.as_ref() {
-                        "rel" => rel = Some(value),
-                        "href" | "url" => href = Some(value),
-                        "isPermaLink" => permalink = value == "true",
-                        _ => {}
-                    }
-                }
-                if let Some(href) = &href
-                    && !absolute(href)
-                {
-                    return Err(Rejection::RelativeHref {
-                        element: name,
-                        url: href.clone(),
-                    });
-                }
-                let feed_level =
-                    path.len() <= 2 && !path.iter().any(|p| p == "entry" || p == "item");
-                if (name == "link" || name == "atom:link")
-                    && rel.as_deref() == Some("self")
-                    && feed_level
-                {
-                    self_link = href;
-                }
-                if matches!(event, Event::Start(_)) {
-                    path.push(name);
-                    text.clear();
-                }
-            }
-            Event::Text(t) => text.push_str(&t.xml10_content()),
-            Event::CData(t) => text.push_str(&t),
-            Event::GeneralRef(r) => {
-                let name = r.to_string();
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => quick_xml::escape::unescape(&format!("&{name};"))
-                        .map_err(|e| Rejection::Entity {
-                            name: name.clone(),
-                            error: e.to_string(),
-                        })?
-                        .into_owned(),
-                };
-                text.push_str(&resolved);
-            }
-            Event::End(_) => {
-                let name = path.pop().unwrap_or_default();
-                let parent = path.last().map(String::as_str).unwrap_or("");
-                check_element(&name, parent, &text, permalink, &mut ids)?;
-                text.clear();
-            }
+            Event::Start(ref e) => walk.start(e, true)?,
+            Event::Empty(ref e) => walk.start(e, false)?,
+            Event::Text(t) => walk.text.push_str(&t.xml10_content()),
+            Event::CData(t) => walk.text.push_str(&t),
+            Event::GeneralRef(r) => walk.reference(&r)?,
+            Event::End(_) => walk.end()?,
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
-    match root.as_deref() {
-        Some("feed" | "rss") => {}
-        other => return Err(Rejection::NotAFeed(other.map(str::to_string))),
+    walk.finish(served_at)
+}
+
+/// What [`check_xml`] has seen so far of the document it walks.
+#[derive(Default)]
+struct Walk {
+    /// The open elements, outermost first.
+    path: Vec<String>,
+    /// The feed-level `rel="self"` link.
+    self_link: Option<String>,
+    /// Entry ids and GUIDs seen.
+    ids: HashSet<String>,
+    /// The text of the element being read.
+    text: String,
+    /// Whether the last element's `isPermaLink` allows it to be a permalink.
+    permalink: bool,
+    /// The root element's name.
+    root: Option<String>,
+}
+
+impl Walk {
+    /// An element starts (`open`: it has content to come): its attributes are checked and
+    /// the self link noted.
+    fn start(
+        &mut self,
+        e: &quick_xml::events::BytesStart<'_>,
+        open: bool,
+    ) -> Result<(), Rejection> {
+        let name = e.name().as_ref().to_string();
+        self.root.get_or_insert_with(|| name.clone());
+        let mut rel = None;
+        let mut href = None;
+        self.permalink = true;
+        for attr in e.attributes() {
+            let attr = attr.map_err(|e| Rejection::Attribute(e.to_string()))?;
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| Rejection::AttributeValue(e.to_string()))?
+                .into_owned();
+            match attr.key.as_ref() {
+                "rel" => rel = Some(value),
+                "href" | "url" => href = Some(value),
+                "isPermaLink" => self.permalink = value == "true",
+                _ => {}
+            }
+        }
+        if let Some(href) = &href
+            && !absolute(href)
+        {
+            return Err(Rejection::RelativeHref {
+                element: name,
+                url: href.clone(),
+            });
+        }
+        let feed_level =
+            self.path.len() <= 2 && !self.path.iter().any(|p| p == "entry" || p == "item");
+        if (name == "link" || name == "atom:link") && rel.as_deref() == Some("self") && feed_level {
+            self.self_link = href;
+        }
+        if open {
+            self.path.push(name);
+            self.text.clear();
+        }
+        Ok(())
     }
-    match self_link {
-        Some(link) if link == served_at => Ok(()),
-        Some(found) => Err(Rejection::SelfLink {
-            found,
-            served_at: served_at.to_string(),
-        }),
-        None => Err(Rejection::NoSelfLink),
+
+    /// A character or entity reference inside text.
+    fn reference(&mut self, r: &quick_xml::events::BytesRef<'_>) -> Result<(), Rejection> {
+        let name = r.to_string();
+        let resolved = match r.resolve_char_ref() {
+            Ok(Some(c)) => c.to_string(),
+            _ => quick_xml::escape::unescape(&format!("&{name};"))
+                .map_err(|e| Rejection::Entity {
+                    name: name.clone(),
+                    error: e.to_string(),
+                })?
+                .into_owned(),
+        };
+        self.text.push_str(&resolved);
+        Ok(())
+    }
+
+    /// An element ends: its text is checked.
+    fn end(&mut self) -> Result<(), Rejection> {
+        let name = self.path.pop().unwrap_or_default();
+        let parent = self.path.last().map(String::as_str).unwrap_or("");
+        check_element(&name, parent, &self.text, self.permalink, &mut self.ids)?;
+        self.text.clear();
+        Ok(())
+    }
+
+    /// The whole document read: a feed, whose self link is where it is served.
+    fn finish(self, served_at: &str) -> Result<(), Rejection> {
+        match self.root.as_deref() {
+            Some("feed" | "rss") => {}
+            other => return Err(Rejection::NotAFeed(other.map(str::to_string))),
+        }
+        match self.self_link {
+            Some(link) if link == served_at => Ok(()),
+            Some(found) => Err(Rejection::SelfLink {
+                found,
+                served_at: served_at.to_string(),
+            }),
+            None => Err(Rejection::NoSelfLink),
+        }
     }
 }
 
