@@ -174,35 +174,7 @@ fn run(
         record: PublishRecord::default(),
         created: store.created()?,
     };
-    let mut expected = HashSet::new();
-    let mut infos = Vec::new();
-    for (id, count) in &feeds {
-        if stop.is_triggered() {
-            publish.report.stopped = true;
-            break;
-        }
-        // A complete publish renders everything; otherwise what is pending.
-        let change = |target: &Target| -> Option<Option<FeedChange>> {
-            if complete {
-                Some(None)
-            } else {
-                changes.get(target).map(|c| Some(*c))
-            }
-        };
-        for lang in &config.languages {
-            expected.insert(render::language_path(id, lang));
-            let target = Target::Language(id.clone(), lang.clone());
-            if let Some(change) = change(&target) {
-                publish.language(target, id, lang, change)?;
-            }
-        }
-        expected.extend(render::feed_paths(id));
-        let target = Target::Feed(id.clone());
-        infos.push(match change(&target) {
-            Some(change) => publish.feed(target, id, *count, change)?,
-            None => render::feed_info(store, config, id, *count, publish.created)?,
-        });
-    }
+    let (mut expected, infos) = publish.feeds(&feeds, complete, &changes, stop)?;
     expected.extend(render::site_paths());
     // When stopped, only what was done is recorded; the rest stays pending.
     if !publish.report.stopped {
@@ -260,6 +232,48 @@ fn behind(pending: &[Pending], feeds: &[(String, u64)], config: &Config) -> Behi
 pub const HEALTH_SOURCE: &str = "publishing";
 
 impl Publish<'_> {
+    /// Publishes each feed and its language feeds (all of them when `complete`, else those
+    /// with `changes`), until `stop`. Returns the paths a complete publish keeps and what
+    /// the index and OPML say of each feed.
+    fn feeds(
+        &mut self,
+        feeds: &[(String, u64)],
+        complete: bool,
+        changes: &HashMap<Target, FeedChange>,
+        stop: &Shutdown,
+    ) -> Result<(HashSet<String>, Vec<FeedInfo>), StoreError> {
+        // A complete publish renders everything; otherwise what is pending.
+        let change = |target: &Target| -> Option<Option<FeedChange>> {
+            if complete {
+                Some(None)
+            } else {
+                changes.get(target).map(|c| Some(*c))
+            }
+        };
+        let mut expected = HashSet::new();
+        let mut infos = Vec::new();
+        for (id, count) in feeds {
+            if stop.is_triggered() {
+                self.report.stopped = true;
+                break;
+            }
+            for lang in &self.config.languages {
+                expected.insert(render::language_path(id, lang));
+                let target = Target::Language(id.clone(), lang.clone());
+                if let Some(change) = change(&target) {
+                    self.language(target, id, lang, change)?;
+                }
+            }
+            expected.extend(render::feed_paths(id));
+            let target = Target::Feed(id.clone());
+            infos.push(match change(&target) {
+                Some(change) => self.feed(target, id, *count, change)?,
+                None => render::feed_info(self.store, self.config, id, *count, self.created)?,
+            });
+        }
+        Ok((expected, infos))
+    }
+
     /// Tells the health feed when publishing starts failing (a document of a feed could not
     /// be published) and when it recovers, before the health feed is rendered.
     fn health(&mut self) -> Result<(), StoreError> {
