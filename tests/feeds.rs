@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::{Sandbox, content, upstream};
-use govfeeds::pipeline;
+use govfeeds::pipeline::{self, SourceError};
+use govfeeds::source::fetch::FetchError;
 
 /// Copies the fixture corpus into a temp folder served over HTTP.
 fn corpus() -> (tempfile::TempDir, SocketAddr) {
@@ -254,7 +255,7 @@ fn broken_upstreams_fail_their_source_and_keep_its_items() {
         assert_eq!(summary.failed.len(), 1, "{summary}");
         assert_eq!(summary.failed[0].0, "flaky");
         assert!(
-            summary.failed[0].1.contains(expected),
+            summary.failed[0].1.to_string().contains(expected),
             "{}",
             summary.failed[0].1
         );
@@ -325,7 +326,13 @@ fn a_feed_entry_and_a_dump_item_with_the_same_url_are_one_item() {
     // The missing entity fails; the other two are ingested.
     assert_eq!(summary.failed.len(), 1, "{summary}");
     assert!(
-        summary.failed[0].1.contains("404"),
+        matches!(
+            &summary.failed[0].1.errors[..],
+            [SourceError::Fetch {
+                error: FetchError::Status { status: 404, .. },
+                ..
+            }]
+        ),
         "{}",
         summary.failed[0].1
     );

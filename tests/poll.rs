@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::upstream::{self, Mode};
 use common::{Daemon, Sandbox};
-use govfeeds::pipeline;
+use govfeeds::pipeline::{self, SourceError};
+use govfeeds::source::fetch::FetchError;
 
 const SEED: &str = include_str!("fixtures/seed.txt");
 
@@ -113,7 +114,16 @@ fn failing(mode: Mode, fetch: &[(&str, &str)]) -> (pipeline::Summary, Duration) 
 #[test]
 fn server_errors_fail_the_source_only() {
     let (summary, _) = failing(Mode::Status(500, None), &[]);
-    assert!(summary.failed[0].1.contains("HTTP status 500"), "{summary}");
+    assert!(
+        matches!(
+            &summary.failed[0].1.errors[..],
+            [SourceError::Fetch {
+                error: FetchError::Status { status: 500, .. },
+                ..
+            }]
+        ),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -122,7 +132,10 @@ fn slow_upstreams_time_out() {
         Mode::Slow(Duration::from_secs(30)),
         &[("timeout_secs", "1")],
     );
-    assert!(summary.failed[0].1.contains("timed out"), "{summary}");
+    assert!(
+        matches!(&summary.failed[0].1.errors[..], [SourceError::Fetch { error: FetchError::Http(e), .. }] if e.is_timeout()),
+        "{summary}"
+    );
     assert!(
         took < Duration::from_secs(10),
         "bounded by the timeout: {took:?}"
@@ -133,9 +146,13 @@ fn slow_upstreams_time_out() {
 fn oversized_bodies_are_cut_off() {
     let (summary, _) = failing(Mode::Huge(3 * 1024 * 1024), &[("max_body_mib", "1")]);
     assert!(
-        summary.failed[0]
-            .1
-            .contains("larger than the limit of 1048576 bytes"),
+        matches!(
+            &summary.failed[0].1.errors[..],
+            [SourceError::Fetch {
+                error: FetchError::TooLarge { limit: 1_048_576 },
+                ..
+            }]
+        ),
         "{summary}"
     );
 }
@@ -143,7 +160,10 @@ fn oversized_bodies_are_cut_off() {
 #[test]
 fn redirect_loops_are_bounded() {
     let (summary, _) = failing(Mode::RedirectLoop, &[]);
-    assert!(summary.failed[0].1.contains("redirect"), "{summary}");
+    assert!(
+        matches!(&summary.failed[0].1.errors[..], [SourceError::Fetch { error: FetchError::Http(e), .. }] if e.is_redirect()),
+        "{summary}"
+    );
 }
 
 #[test]

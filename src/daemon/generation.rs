@@ -161,7 +161,7 @@ async fn run_source(
         Ok(run) => {
             let result = match &run.failure {
                 None => Ok(run.summary.changes() as u64),
-                Some(f) => Err(f.message.clone()),
+                Some(f) => Err(f.to_string()),
             };
             if !run.stopped {
                 status.source_ran(&source.name, result, chrono::Utc::now(), took());

@@ -151,44 +151,10 @@ async fn run_locked(
         lock,
         reopen,
     };
-    while !asked.shutdown {
-        if std::mem::take(&mut asked.reload) {
-            daemon.reload(&mut control, &mut asked).await;
-            continue;
-        }
-        tokio::select! {
-            message = control.recv() => match message {
-                Some(Control::Reload) => asked.reload = true,
-                Some(Control::Shutdown) | None => asked.shutdown = true,
-            },
-            Some(()) = reopen_requests.recv() => {
-                daemon.reopen(&mut control, &mut asked).await;
-                while reopen_requests.try_recv().is_ok() {}
-            }
-            () = tokio::time::sleep(CHECK_INTERVAL), if daemon.generation.is_none() => {
-                daemon.reopen(&mut control, &mut asked).await;
-            }
-        }
-    }
-    info!("shutting down");
-    notify(&[NotifyState::Stopping]);
-    server_stop.trigger();
-    let generation = daemon.generation.take();
-    let runs = async {
-        // The page readers go first, so the store closes cleanly.
-        daemon.state.pages.store(None);
-        if let Some(generation) = generation {
-            generation.stop().await;
-        }
-    };
-    let serving = async {
-        match tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), server).await {
-            Ok(Err(e)) => error!("server task: {e}"),
-            Err(_) => warn!("the server did not stop in time"),
-            Ok(Ok(())) => {}
-        }
-    };
-    tokio::join!(runs, serving);
+    daemon
+        .answer(&mut control, &mut reopen_requests, &mut asked)
+        .await;
+    daemon.shut_down(server, server_stop).await;
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
@@ -241,6 +207,57 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// Answers control messages and requests to reopen the store until a shutdown is asked.
+    async fn answer(
+        &mut self,
+        control: &mut mpsc::Receiver<Control>,
+        reopen_requests: &mut mpsc::Receiver<()>,
+        asked: &mut Asked,
+    ) {
+        while !asked.shutdown {
+            if std::mem::take(&mut asked.reload) {
+                self.reload(control, asked).await;
+                continue;
+            }
+            tokio::select! {
+                message = control.recv() => match message {
+                    Some(Control::Reload) => asked.reload = true,
+                    Some(Control::Shutdown) | None => asked.shutdown = true,
+                },
+                Some(()) = reopen_requests.recv() => {
+                    self.reopen(control, asked).await;
+                    while reopen_requests.try_recv().is_ok() {}
+                }
+                () = tokio::time::sleep(CHECK_INTERVAL), if self.generation.is_none() => {
+                    self.reopen(control, asked).await;
+                }
+            }
+        }
+    }
+
+    /// Stops serving and the generation's runs together, each within its grace period.
+    async fn shut_down(&mut self, server: tokio::task::JoinHandle<()>, server_stop: Shutdown) {
+        info!("shutting down");
+        notify(&[NotifyState::Stopping]);
+        server_stop.trigger();
+        let generation = self.generation.take();
+        let runs = async {
+            // The page readers go first, so the store closes cleanly.
+            self.state.pages.store(None);
+            if let Some(generation) = generation {
+                generation.stop().await;
+            }
+        };
+        let serving = async {
+            match tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), server).await {
+                Ok(Err(e)) => error!("server task: {e}"),
+                Err(_) => warn!("the server did not stop in time"),
+                Ok(Ok(())) => {}
+            }
+        };
+        tokio::join!(runs, serving);
+    }
+
     /// Re-reads the config: an invalid one is rejected and the current one keeps running. A
     /// valid one replaces it: the current generation stops, then the new one opens (one
     /// writer at a time); if it cannot open, the previous config is opened again.

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::prepare::InputFile;
 use super::{
-    BuildError, CHECKPOINT_EVERY, Engine, Prepared, SourceFailure, SourceRun, Summary,
+    BuildError, CHECKPOINT_EVERY, Engine, Prepared, SourceError, SourceFailure, SourceRun, Summary,
     merge_failure,
 };
 use crate::classify::Classifier;
@@ -76,14 +76,8 @@ impl<'a> Ingest<'a> {
         }
     }
 
-    fn fail(&mut self, message: String) {
-        merge_failure(
-            &mut self.failure,
-            SourceFailure {
-                message,
-                retry_after: None,
-            },
-        );
+    fn fail(&mut self, error: SourceError) {
+        merge_failure(&mut self.failure, SourceFailure::new(error, None));
     }
 
     /// Reads `files` into the store. A file that cannot be read or parsed is reported (the
@@ -118,8 +112,11 @@ impl<'a> Ingest<'a> {
     fn file(&mut self, batch: &mut Batch<'_>, file: &InputFile) -> Result<(), Interrupted> {
         let state = match file_state(&file.path) {
             Ok(state) => state,
-            Err(e) => {
-                self.fail(format!("{}: {e}", file.path.display()));
+            Err(error) => {
+                self.fail(SourceError::Read {
+                    path: file.path.clone(),
+                    error,
+                });
                 return Ok(());
             }
         };
@@ -174,16 +171,18 @@ impl<'a> Ingest<'a> {
         if file.validators.is_some()
             && source::file_head(&file.path).is_ok_and(|h| source::looks_like_html(&h))
         {
-            self.fail(format!(
-                "{}: the response is an HTML page, not a dump",
-                file.key
-            ));
+            self.fail(SourceError::HtmlDump {
+                key: file.key.clone(),
+            });
             return Ok(None);
         }
         let mut reads = match source::DumpFile::open(&file.path, self.config, self.now) {
             Ok(reads) => reads,
-            Err(e) => {
-                self.fail(format!("{}: {e}", file.path.display()));
+            Err(error) => {
+                self.fail(SourceError::Read {
+                    path: file.path.clone(),
+                    error,
+                });
                 return Ok(None);
             }
         };
@@ -214,8 +213,11 @@ impl<'a> Ingest<'a> {
     ) -> Result<Option<String>, Interrupted> {
         let bytes = match std::fs::read(&file.path) {
             Ok(bytes) => bytes,
-            Err(e) => {
-                self.fail(format!("{}: {e}", file.path.display()));
+            Err(error) => {
+                self.fail(SourceError::Read {
+                    path: file.path.clone(),
+                    error,
+                });
                 return Ok(None);
             }
         };
@@ -224,8 +226,11 @@ impl<'a> Ingest<'a> {
         drop(bytes);
         let mut parsed = match parsed {
             Ok(parsed) => parsed,
-            Err(message) => {
-                self.fail(format!("{}: {message}", origin.url));
+            Err(error) => {
+                self.fail(SourceError::Feed {
+                    url: origin.url.clone(),
+                    error,
+                });
                 return Ok(None);
             }
         };
@@ -411,7 +416,7 @@ impl Engine {
             }
             Err(Interrupted::Failed(e)) => return Err(e),
         }
-        let failure = ingest.failure.take();
+        let failure = ingest.failure.take().map(Arc::new);
         let old = store.source_state(&source.name)?;
         let mut state = old.clone();
         let now = Utc::now()
@@ -421,7 +426,7 @@ impl Engine {
             Some(f) if old.consecutive_failures == 0 => Some(NewHealthEvent {
                 at: now,
                 failing: true,
-                message: f.message.clone(),
+                message: f.to_string(),
             }),
             None if old.consecutive_failures > 0 => Some(NewHealthEvent {
                 at: now,
@@ -441,11 +446,9 @@ impl Engine {
                 state.consecutive_failures = 0;
             }
             Some(f) => {
-                warn!(source = %source.name, "source failed: {}", f.message);
-                summary
-                    .failed
-                    .push((source.name.clone(), f.message.clone()));
-                state.last_error = Some(f.message.clone());
+                warn!(source = %source.name, "source failed: {f}");
+                summary.failed.push((source.name.clone(), Arc::clone(f)));
+                state.last_error = Some(f.to_string());
                 state.consecutive_failures += 1;
             }
         }

@@ -76,12 +76,12 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
 }
 
 /// The result of one source run that did not stop the build.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct SourceRun {
     /// What was read and stored.
     pub summary: Summary,
-    /// Why the source failed, if it did.
-    pub failure: Option<SourceFailure>,
+    /// Why the source failed, if it did (shared with the summary).
+    pub failure: Option<Arc<SourceFailure>>,
     /// Whether the run stopped early on a stop request (its state is not recorded).
     pub stopped: bool,
     /// Whether it committed something to publish (items, or a health event).
@@ -100,21 +100,91 @@ impl SourceRun {
 }
 
 /// Why a source run failed, and how long the source asked us to wait.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct SourceFailure {
-    /// What went wrong.
-    pub message: String,
+    /// What went wrong, in the order it happened (one per input that failed).
+    pub errors: Vec<SourceError>,
     /// `Retry-After`, when the upstream sent one.
     pub retry_after: Option<Duration>,
 }
 
-/// Folds another failure into `into`: messages joined, the longest `Retry-After` kept.
+impl SourceFailure {
+    fn new(error: SourceError, retry_after: Option<Duration>) -> SourceFailure {
+        SourceFailure {
+            errors: vec![error],
+            retry_after,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why one input of a source could not be had or read. Its other inputs are still ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The dump path or glob names nothing readable.
+    #[error("{0}")]
+    Listing(String),
+    /// A file could not be read.
+    #[error("{}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A fetched dump is an HTML page (an error page, a login wall).
+    #[error("{key}: the response is an HTML page, not a dump")]
+    HtmlDump {
+        /// The URL it was fetched from.
+        key: String,
+    },
+    /// An upstream feed's body did not parse.
+    #[error("{url}: {error}")]
+    Feed {
+        /// Where it was fetched from.
+        url: url::Url,
+        /// Why it is not a feed.
+        #[source]
+        error: crate::source::feed::FeedError,
+    },
+    /// Fetching failed (status, network, size limit).
+    #[error("{url}: {error}")]
+    Fetch {
+        /// What was fetched.
+        url: url::Url,
+        /// Why it failed.
+        #[source]
+        error: crate::source::fetch::FetchError,
+    },
+    /// The source's saved state (its HTTP validators) could not be read.
+    #[error("{key}: {error}")]
+    State {
+        /// The source (or source/entity) key.
+        key: String,
+        /// The store's error.
+        #[source]
+        error: Box<BuildError>,
+    },
+}
+
+/// Folds another failure into `into`: errors kept in order, the longest `Retry-After` kept.
 fn merge_failure(into: &mut Option<SourceFailure>, other: SourceFailure) {
     match into {
         None => *into = Some(other),
         Some(f) => {
-            f.message.push_str("; ");
-            f.message.push_str(&other.message);
+            f.errors.extend(other.errors);
             f.retry_after = f.retry_after.max(other.retry_after);
         }
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tracing::info;
 
-use super::{Engine, SourceFailure, merge_failure};
+use super::{Engine, SourceError, SourceFailure, merge_failure};
 use crate::config::SourceConfig;
 use crate::source::fetch::{Fetched, Validators};
 use crate::source::plan::{Format, Plan, plan};
@@ -31,13 +31,14 @@ pub struct Prepared {
     pub(super) failure: Option<SourceFailure>,
 }
 
-pub(super) fn add_failure(prepared: &mut Prepared, message: String, retry_after: Option<Duration>) {
+pub(super) fn add_failure(
+    prepared: &mut Prepared,
+    error: SourceError,
+    retry_after: Option<Duration>,
+) {
     merge_failure(
         &mut prepared.failure,
-        SourceFailure {
-            message,
-            retry_after,
-        },
+        SourceFailure::new(error, retry_after),
     );
 }
 
@@ -74,7 +75,9 @@ impl Engine {
                     })
                     .collect();
             }
-            Plan::Files(Err(message)) => add_failure(&mut prepared, message, None),
+            Plan::Files(Err(message)) => {
+                add_failure(&mut prepared, SourceError::Listing(message), None);
+            }
             Plan::Fetch { requests, pause } => {
                 for (i, request) in requests.into_iter().enumerate() {
                     if i > 0 {
@@ -94,7 +97,11 @@ impl Engine {
         let state = match self.source_state(key) {
             Ok(state) => state,
             Err(e) => {
-                add_failure(prepared, format!("{key}: {e}"), None);
+                let error = SourceError::State {
+                    key: key.to_string(),
+                    error: Box::new(e),
+                };
+                add_failure(prepared, error, None);
                 return;
             }
         };
@@ -116,7 +123,14 @@ impl Engine {
                 format,
                 validators: Some((key.to_string(), validators)),
             }),
-            Err(e) => add_failure(prepared, format!("{url}: {e}"), e.retry_after()),
+            Err(error) => {
+                let retry_after = error.retry_after();
+                let error = SourceError::Fetch {
+                    url: url.clone(),
+                    error,
+                };
+                add_failure(prepared, error, retry_after);
+            }
         }
     }
 }

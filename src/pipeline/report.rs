@@ -1,14 +1,16 @@
 //! What a build did: counts of items and files, problems, and what publishing wrote.
 
-use crate::gate::Rejection;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use super::SourceFailure;
+use crate::gate::Rejection;
 use crate::publish::{Behind, Report};
 
 /// What a build did, for the summary and for tests.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Summary {
     /// Files read, over all sources.
     pub files: usize,
@@ -40,7 +42,7 @@ pub struct Summary {
     /// Feed documents removed because their feed has no items any more.
     pub removed: Vec<PathBuf>,
     /// Sources that failed, with the reason; their earlier items stay.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(String, Arc<SourceFailure>)>,
     /// What the publish gate said of each document it checked (by path under `output_dir`):
     /// `None` when it passed, else why it was not published.
     pub gate: BTreeMap<String, Option<Rejection>>,

@@ -60,9 +60,9 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: u64,
     },
-    /// Connecting, redirecting, timing out, decoding.
-    #[error("{0}")]
-    Http(String),
+    /// Connecting, redirecting, timing out, decoding: said with its chain of causes.
+    #[error("{}", describe(.0))]
+    Http(#[source] reqwest::Error),
     /// Writing the body to disk.
     #[error("saving the response body: {0}")]
     Io(#[from] std::io::Error),
@@ -139,10 +139,7 @@ impl Fetcher {
         if let Some(lm) = &validators.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| FetchError::Http(describe(&e)))?;
+        let response = request.send().await.map_err(FetchError::Http)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -200,7 +197,7 @@ impl Fetcher {
         let mut written: u64 = 0;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| FetchError::Http(describe(&e)))?;
+            let chunk = chunk.map_err(FetchError::Http)?;
             written += chunk.len() as u64;
             if written > self.max_bytes {
                 return Err(FetchError::TooLarge {

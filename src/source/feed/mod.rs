@@ -41,24 +41,44 @@ pub struct Parsed {
 /// The Atom 0.3 namespace, which feed-rs does not read: such feeds are mapped to Atom 1.0.
 const ATOM_03_NS: &str = "http://purl.org/atom/ns#";
 
+/// Why a document is not a feed we can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    /// An HTML page (an error page, a login wall) where a feed was expected.
+    #[error("the response is an HTML page, not a feed")]
+    Html,
+    /// Not well-formed, at `line`:`column`.
+    #[error("not a valid feed: {line}:{column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the XML (or JSON) reader found there.
+        message: String,
+    },
+    /// Well-formed, but not RSS, Atom or JSON Feed (feed-rs's reason).
+    #[error("not a valid feed: {0}")]
+    Rejected(String),
+    /// The XML reader panicked on this document (caught).
+    #[error(
+        "not a valid feed: the parser broke on this document (a panic in the XML reader, caught)"
+    )]
+    Crashed,
+}
+
 /// Parses a feed from its raw bytes (the XML declaration's encoding is honoured).
 /// The error says where the document broke, as `line:column` when it can.
-pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
+pub fn parse(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, FeedError> {
     // The XML reader under feed-rs panics on some malformed input (found by fuzzing); such a
     // document is reported like any other broken one, and the rest of the run goes on.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         parse_document(bytes, origin)
     }))
-    .unwrap_or_else(|_| {
-        Err(
-            "not a valid feed: the parser broke on this document (a panic in the XML \
-                 reader, caught)"
-                .to_string(),
-        )
-    })
+    .unwrap_or(Err(FeedError::Crashed))
 }
 
-fn parse_document(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, String> {
+fn parse_document(bytes: &[u8], origin: &FeedOrigin) -> Result<Parsed, FeedError> {
     let root = |name| root_attribute(bytes, name);
     let (feed, skipped) = if root("xmlns").as_deref() == Some(ATOM_03_NS) {
         parse_feed(&atom03_as_atom10(bytes), origin)?
@@ -114,7 +134,7 @@ fn atom03_as_atom10(bytes: &[u8]) -> Vec<u8> {
 /// A parsed feed and the entries skipped because they alone did not parse.
 type FeedAndSkipped = (feed_rs::model::Feed, Vec<(usize, String)>);
 
-fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<FeedAndSkipped, String> {
+fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<FeedAndSkipped, FeedError> {
     // A parser keeps state from one document to the next (and asserts it is clean): a new
     // one for each.
     let parse = |b: &[u8]| {
@@ -129,15 +149,19 @@ fn parse_feed(bytes: &[u8], origin: &FeedOrigin) -> Result<FeedAndSkipped, Strin
         Err(e) => e,
     };
     if super::looks_like_html(bytes) {
-        return Err("the response is an HTML page, not a feed".to_string());
+        return Err(FeedError::Html);
     }
-    if let Some((line, col, message)) = xml_error_position(bytes) {
-        return Err(format!("not a valid feed: {line}:{col}: {message}"));
+    if let Some((line, column, message)) = xml_error_position(bytes) {
+        return Err(FeedError::Syntax {
+            line,
+            column,
+            message,
+        });
     }
     // Well-formed, yet rejected: perhaps by one entry only.
     match salvage::salvage(bytes, |b| parse(b).map_err(|e| e.to_string())) {
         Some(salvaged) => Ok((salvaged.feed, salvaged.skipped)),
-        None => Err(format!("not a valid feed: {error}")),
+        None => Err(FeedError::Rejected(error.to_string())),
     }
 }
 
