@@ -31,11 +31,25 @@ impl fmt::Display for Cron {
     }
 }
 
+/// Why a cron expression was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    /// Neither 5 nor 6 fields.
+    #[error("{0} fields")]
+    Fields(usize),
+    /// A day-of-week field out of range (0–7 or SUN–SAT).
+    #[error("{0}")]
+    DayOfWeek(String),
+    /// What the cron crate said of the expression.
+    #[error("{0}")]
+    Expression(String),
+}
+
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 impl Cron {
     /// Parses a 5- or 6-field cron expression.
-    pub fn parse(expr: &str) -> Result<Cron, String> {
+    pub fn parse(expr: &str) -> Result<Cron, CronError> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let full = match fields.len() {
             5 => {
@@ -46,9 +60,10 @@ impl Cron {
                 )
             }
             6 => fields.join(" "),
-            n => return Err(format!("{n} fields")),
+            n => return Err(CronError::Fields(n)),
         };
-        let schedule = Schedule::from_str(&full).map_err(|e| e.to_string())?;
+        let schedule =
+            Schedule::from_str(&full).map_err(|e| CronError::Expression(e.to_string()))?;
         Ok(Cron {
             source: expr.trim().to_string(),
             schedule,
@@ -173,17 +188,17 @@ pub async fn run_on_schedule<F, Fut>(
 
 /// Rewrites a standard day-of-week field (0–7, Sunday = 0 or 7) with day names, which the
 /// cron crate reads unambiguously (its numbers are 1–7 from Sunday).
-fn standard_day_of_week(field: &str) -> Result<String, String> {
-    let rewrite = |token: &str| -> Result<String, String> {
+fn standard_day_of_week(field: &str) -> Result<String, CronError> {
+    let rewrite = |token: &str| -> Result<String, CronError> {
         if token.chars().all(|c| c.is_ascii_digit()) {
             let n: usize = token
                 .parse()
-                .map_err(|_| format!("bad day of week {token}"))?;
+                .map_err(|_| CronError::DayOfWeek(format!("bad day of week {token}")))?;
             DAY_NAMES
                 .get(n % 7)
                 .filter(|_| n <= 7)
                 .map(|d| d.to_string())
-                .ok_or_else(|| format!("day of week {n} is out of range 0-7"))
+                .ok_or_else(|| CronError::DayOfWeek(format!("day of week {n} is out of range 0-7")))
         } else {
             Ok(token.to_string())
         }
@@ -205,7 +220,7 @@ fn standard_day_of_week(field: &str) -> Result<String, String> {
                 None => range,
             })
         })
-        .collect::<Result<Vec<_>, String>>()
+        .collect::<Result<Vec<_>, CronError>>()
         .map(|parts| parts.join(","))
 }
 
@@ -218,7 +233,7 @@ mod tests {
     fn five_and_six_fields() {
         assert!(Cron::parse("*/15 * * * *").is_ok());
         assert!(Cron::parse("0 */15 * * * *").is_ok());
-        assert!(Cron::parse("* * * *").is_err());
+        assert_eq!(Cron::parse("* * * *").unwrap_err(), CronError::Fields(4));
         assert!(Cron::parse("61 * * * *").is_err());
         assert!(Cron::parse("every hour").is_err());
     }
@@ -242,7 +257,10 @@ mod tests {
             .next_after(&start)
             .unwrap();
         assert_eq!(seven.weekday(), chrono::Weekday::Sun);
-        assert!(Cron::parse("0 9 * * 8").is_err());
+        assert!(matches!(
+            Cron::parse("0 9 * * 8"),
+            Err(CronError::DayOfWeek(_))
+        ));
     }
 
     #[test]

@@ -61,9 +61,9 @@ pub enum DaemonError {
     /// The store could not be opened for the item and archive pages.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    /// Serving failed.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    /// The async runtime could not be started (threads, file descriptors).
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// Another process holds the state folder.
     #[error(transparent)]
     Lock(#[from] LockError),

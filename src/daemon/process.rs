@@ -44,7 +44,8 @@ pub fn main(config_path: PathBuf) -> Result<(), DaemonError> {
     let config = Config::load(&config_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(DaemonError::Runtime)?;
     // The lock first: a second process must say who holds the state, not that the port is
     // taken.
     let lock = StateLock::acquire(&config.paths.state_dir)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::SourceFailure;
 use crate::gate::Rejection;
-use crate::publish::{Behind, Report};
+use crate::publish::{Behind, PublishError, Report};
 
 /// What a build did, for the summary and for tests.
 #[derive(Debug, Default, Clone)]
@@ -47,7 +47,7 @@ pub struct Summary {
     /// `None` when it passed, else why it was not published.
     pub gate: BTreeMap<String, Option<Rejection>>,
     /// What failed while publishing (the documents stay pending and are published later).
-    pub publish_errors: Vec<String>,
+    pub publish_errors: Vec<PublishError>,
     /// What is still not published after the build.
     pub behind: Behind,
     /// Items in the store after the build.

@@ -14,6 +14,7 @@ pub mod atomic;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sha2::{Digest, Sha256};
@@ -29,6 +30,32 @@ use crate::store::{
     Target,
 };
 
+/// Why part of a publish failed. The documents it concerns stay pending and are retried.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PublishError {
+    /// A target's documents could not be rendered.
+    #[error("{0}")]
+    Render(Arc<RenderError>),
+    /// A document's file could not be written (a full disk, a read-only folder).
+    #[error("{}: {error}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        error: Arc<std::io::Error>,
+    },
+    /// The files of feeds that are gone could not be removed.
+    #[error("{}: {error}", dir.display())]
+    RemoveStale {
+        /// The folder of feed files.
+        dir: PathBuf,
+        /// What the system said.
+        #[source]
+        error: Arc<std::io::Error>,
+    },
+}
+
 /// What a publish did.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -43,8 +70,8 @@ pub struct Report {
     pub gate: BTreeMap<String, Option<Rejection>>,
     /// After a complete publish: the path of every document there is now.
     pub expected: Option<HashSet<String>>,
-    /// What failed, one line per failure.
-    pub errors: Vec<String>,
+    /// What failed, one per failure (the documents stay pending).
+    pub errors: Vec<PublishError>,
     /// What is still not published.
     pub behind: Behind,
     /// Whether the publish stopped early on a stop request.
@@ -277,12 +304,12 @@ impl Publish<'_> {
     /// Tells the health feed when publishing starts failing (a document of a feed could not
     /// be published) and when it recovers, before the health feed is rendered.
     fn health(&mut self) -> Result<(), StoreError> {
-        let failing = self.report.errors.first();
+        let failing = self.report.errors.first().map(ToString::to_string);
         let was = self.store.meta(crate::store::PUBLISH_FAILING)?;
         let at = Utc::now()
             .with_timezone(&self.config.site.timezone)
             .fixed_offset();
-        let event = match (&was, failing) {
+        let event = match (&was, &failing) {
             (None, Some(error)) => NewHealthEvent {
                 at,
                 failing: true,
@@ -300,7 +327,7 @@ impl Publish<'_> {
             _ => return Ok(()),
         };
         self.store
-            .record_publish_health(HEALTH_SOURCE, &event, failing.map(String::as_str))
+            .record_publish_health(HEALTH_SOURCE, &event, failing.as_deref())
     }
 
     /// Whether no change reaches the newest `max_items` of `feed` (in `lang`): the documents
@@ -373,7 +400,7 @@ impl Publish<'_> {
         let documents = match documents {
             Ok(documents) => documents,
             Err(e) => {
-                self.report.errors.push(e.to_string());
+                self.report.errors.push(PublishError::Render(Arc::new(e)));
                 self.record.failed.push(target);
                 return;
             }
@@ -411,9 +438,12 @@ impl Publish<'_> {
     }
 
     /// Writes `doc` to `output_dir` when its bytes changed, and notes what the file holds.
-    fn write(&mut self, target: &Target, doc: &Document) -> Result<(), String> {
+    fn write(&mut self, target: &Target, doc: &Document) -> Result<(), PublishError> {
         let path = self.out.join(&doc.path);
-        let failed = |e: std::io::Error| format!("{}: {e}", path.display());
+        let failed = |error| PublishError::Write {
+            path: path.clone(),
+            error: Arc::new(error),
+        };
         let written = atomic::write_if_changed(&path, &doc.bytes).map_err(failed)?;
         let meta = std::fs::metadata(&path).map_err(failed)?;
         self.record.documents.push(PublishedDoc {
@@ -441,10 +471,13 @@ impl Publish<'_> {
                 self.report.removed = removed;
                 true
             }
-            Err(e) => {
-                let message = format!("{}: {e}", feeds.display());
-                tracing::error!("{message}");
-                self.report.errors.push(message);
+            Err(error) => {
+                let error = PublishError::RemoveStale {
+                    dir: feeds,
+                    error: Arc::new(error),
+                };
+                tracing::error!("{error}");
+                self.report.errors.push(error);
                 false
             }
         };

@@ -115,7 +115,7 @@ fn source_problem(name: &str, h: &SourceHealth, now: DateTime<Utc>) -> Option<St
 mod tests {
     use super::*;
     use crate::gate::Rejection;
-    use crate::publish::{Behind, Report};
+    use crate::publish::{Behind, PublishError, Report};
 
     fn report(gate: &[(&str, Option<Rejection>)]) -> Report {
         Report {
@@ -159,12 +159,15 @@ mod tests {
             documents: 7,
             since: Some(since),
         };
-        behind.errors = vec!["feeds/mfa.rss: No space left on device".into()];
+        behind.errors = vec![PublishError::Write {
+            path: "feeds/mfa.rss".into(),
+            error: std::sync::Arc::new(std::io::Error::from_raw_os_error(28)),
+        }];
         status.published(&behind, 0.1);
         let problems = status.health(Utc::now()).unwrap_err();
         assert!(
             problems[0].starts_with("not converged: 7 document(s) behind since ")
-                && problems[0].ends_with("last error: feeds/mfa.rss: No space left on device"),
+                && problems[0].contains("last error: feeds/mfa.rss: No space left on device"),
             "{problems:?}"
         );
         // A retry that fails without a new error keeps the last one.

@@ -154,7 +154,7 @@ impl Status {
             let last_error = report
                 .errors
                 .last()
-                .cloned()
+                .map(ToString::to_string)
                 .or_else(|| inner.behind.as_ref().and_then(|(_, e)| e.clone()));
             Some((report.behind.clone(), last_error))
         } else {
