@@ -82,8 +82,51 @@ pub fn fallback_key(title: &str, date: NaiveDate) -> String {
     format!("t:{}", crate::text::hex(&digest[..16]))
 }
 
+/// An item's identity, decided once where the item is read: its key (one item per key) and
+/// its GUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The dedup key: the canonical source URL, or the source's own fallback key.
+    pub key: String,
+    /// The GUID: the canonical URL, or a `tag:` URI.
+    pub guid: String,
+    /// Whether the GUID is the item's web address.
+    pub guid_is_permalink: bool,
+}
+
+impl Identity {
+    /// The identity of an item with source URL `url`; without one, `fallback()` is the key
+    /// and the GUID a `tag:` URI under `host` dated `date`.
+    pub fn of(
+        url: Option<&Url>,
+        ignore: &IgnoreParams,
+        fallback: impl FnOnce() -> String,
+        host: &str,
+        date: NaiveDate,
+    ) -> Identity {
+        match url {
+            Some(url) => {
+                let canonical = canonical_url(url, ignore);
+                Identity {
+                    key: canonical.clone(),
+                    guid: canonical,
+                    guid_is_permalink: true,
+                }
+            }
+            None => {
+                let key = fallback();
+                Identity {
+                    guid: tag_guid(host, date, &key),
+                    key,
+                    guid_is_permalink: false,
+                }
+            }
+        }
+    }
+}
+
 /// The GUID of an item without a source URL: a `tag:` URI (RFC 4151) under the site's host.
-pub fn tag_guid(host: &str, date: NaiveDate, key: &str) -> String {
+fn tag_guid(host: &str, date: NaiveDate, key: &str) -> String {
     format!(
         "tag:{host},{}:govfeeds/{}",
         date.format("%Y-%m-%d"),

@@ -185,25 +185,7 @@ async fn gzip_and_brotli_are_negotiated() {
     brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).unwrap();
     assert_eq!(decoded, plain);
 
-    for (accept, expected) in [
-        ("br;q=0.5, gzip;q=0.8", Some("gzip")),
-        ("gzip;q=0, br;q=0", None),
-        ("identity", None),
-        ("*", Some("br")),
-        ("*;q=0.1, gzip", Some("gzip")),
-    ] {
-        let r = client
-            .get(daemon.url("/feeds/all.rss"))
-            .header(header::ACCEPT_ENCODING, accept)
-            .send()
-            .await
-            .unwrap();
-        let got = r
-            .headers()
-            .get(header::CONTENT_ENCODING)
-            .map(|v| v.to_str().unwrap().to_string());
-        assert_eq!(got.as_deref(), expected, "{accept}");
-    }
+    // The full negotiation table is in tests/handler.rs, against the handler alone.
     // A 304 for the gzip variant uses the gzip ETag.
     let r = client
         .get(daemon.url("/feeds/all.rss"))

@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use super::Entry;
 use crate::body::Body;
 use crate::config::Config;
-use crate::identity;
+use crate::identity::{self, Identity};
 use crate::item::{Item, date_or_now, input_hash, languages, local_midnight};
 
 /// Builds an item from a dump entry of `site` (the dump's site line) first seen at `now`;
@@ -35,19 +35,18 @@ pub fn item(
         date_or_now(local_midnight(entry.date, config.site.timezone), now);
     let day = date_warning.is_none().then_some(entry.date);
     warnings.extend(date_warning);
-    let (key, guid, guid_is_permalink) = match &url {
-        Some(url) => {
-            let canonical = identity::canonical_url(url, &config.ignore_params);
-            (canonical.clone(), canonical, true)
-        }
-        None => {
-            // The key reads the date as written, so the item is the same one on every read.
-            let key = identity::fallback_key(&entry.title, entry.date);
-            let host = config.site.base_url.host_str().unwrap_or("localhost");
-            let guid = identity::tag_guid(host, published.date_naive(), &key);
-            (key, guid, false)
-        }
-    };
+    let Identity {
+        key,
+        guid,
+        guid_is_permalink,
+    } = Identity::of(
+        url.as_ref(),
+        &config.ignore_params,
+        // The key reads the date as written, so the item is the same one on every read.
+        || identity::fallback_key(&entry.title, entry.date),
+        config.site.base_url.host_str().unwrap_or("localhost"),
+        published.date_naive(),
+    );
     let (language, title_language) = languages(&title, &body.summary(), None);
     let authors = match (&url, site) {
         (None, Some(site)) => vec![site.to_string()],

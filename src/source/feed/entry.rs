@@ -7,7 +7,7 @@ use url::Url;
 
 use super::{FeedOrigin, Parsed};
 use crate::config::Config;
-use crate::identity;
+use crate::identity::{self, Identity};
 use crate::item::{Enclosure, Item, date_or_now, local_midnight};
 use crate::text::{clean, collapse_whitespace, markup_to_text, truncate_words};
 
@@ -71,8 +71,11 @@ fn item(
         .filter(|t| warning.is_none() && is_migrated_date(*t, origin))
         .map(|t| t.date_naive());
     let warning = warning.map(|w| format!("entry {:?}: {w}", entry.id));
-    let (key, guid, guid_is_permalink) =
-        entry_identity(entry, link.as_ref(), origin, config, published);
+    let Identity {
+        key,
+        guid,
+        guid_is_permalink,
+    } = entry_identity(entry, link.as_ref(), origin, config, published);
     let declared = declared_language(entry, feed_lang);
     let (language, title_language) = crate::item::languages(&title, &body_text, declared);
     let entity = origin
@@ -142,28 +145,25 @@ fn entry_title(entry: &feed_rs::model::Entry, body_text: &str) -> String {
         })
 }
 
-/// Key, GUID and whether the GUID is a permalink: the canonical URL when the entry has a
-/// link, else a key from the source and the entry's id with a `tag:` GUID.
+/// The entry's identity: by its link, else by the source and the entry's id.
 fn entry_identity(
     entry: &feed_rs::model::Entry,
     link: Option<&Url>,
     origin: &FeedOrigin,
     config: &Config,
     published: DateTime<FixedOffset>,
-) -> (String, String, bool) {
-    match link {
-        Some(url) => {
-            let canonical = identity::canonical_url(url, &config.ignore_params);
-            (canonical.clone(), canonical, true)
-        }
-        None => {
-            let digest = Sha256::digest(format!("{}\n{}", origin.source, entry.id).as_bytes());
-            let key = format!("i:{}", crate::text::hex(&digest[..16]));
-            let host = config.site.base_url.host_str().unwrap_or("localhost");
-            let guid = identity::tag_guid(host, published.date_naive(), &key);
-            (key, guid, false)
-        }
-    }
+) -> Identity {
+    let fallback = || {
+        let digest = Sha256::digest(format!("{}\n{}", origin.source, entry.id).as_bytes());
+        format!("i:{}", crate::text::hex(&digest[..16]))
+    };
+    Identity::of(
+        link,
+        &config.ignore_params,
+        fallback,
+        config.site.base_url.host_str().unwrap_or("localhost"),
+        published.date_naive(),
+    )
 }
 
 /// The language the entry (or else its feed) declares, if it looks like a language tag.
