@@ -59,6 +59,7 @@ pub mod publish;
 pub mod render;
 pub mod restore;
 pub mod schedule;
+pub mod search;
 pub mod serve;
 pub mod shutdown;
 pub mod source;

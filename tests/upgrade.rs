@@ -86,5 +86,14 @@ async fn a_previous_release_store_keeps_its_items_and_gets_pages() {
         let status = common::raw_status(daemon.addr, "GET", &path);
         assert_eq!(status, 200, "{path}");
     }
+    // Every old item is in the full-text index the upgrade built.
+    let indexed: i64 = rusqlite::Connection::open(&db)
+        .expect("open")
+        .query_row("SELECT count(*) FROM item_search", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(indexed as usize, after.len());
+    let found = daemon.get_text("/search.atom?q=Shymkent").await;
+    let feed = feed_rs::parser::parse(found.as_bytes()).expect("a feed");
+    assert!(!feed.entries.is_empty(), "{found}");
     daemon.stop().await;
 }

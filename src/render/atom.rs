@@ -92,7 +92,7 @@ pub fn render(doc: &FeedDoc<'_>) -> Result<Vec<u8>, RenderError> {
         Edition::Current { archives } if *archives > 0 => {
             links.push(link(doc.archive_url(*archives), "prev-archive", ATOM));
         }
-        Edition::Current { .. } | Edition::Language(_) => {}
+        Edition::Current { .. } | Edition::Language(_) | Edition::Search(_) => {}
         Edition::Archive { page, last } => {
             links.push(link(doc.current_url("atom"), "current", ATOM));
             if *page > 1 {

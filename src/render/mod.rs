@@ -10,6 +10,7 @@ pub mod json;
 pub mod opml;
 mod page;
 pub mod rss;
+pub mod search;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -100,6 +101,8 @@ pub enum Edition {
     },
     /// The subscription document of the items in one language.
     Language(String),
+    /// The feed of a search: the newest items matching the query `q` (as the reader wrote it).
+    Search(String),
     /// An RFC 5005 archive page (from 1) of `last`; page `last` is still filling.
     Archive {
         /// This page.
@@ -134,6 +137,7 @@ impl FeedDoc<'_> {
     pub fn url(&self, extension: &str) -> String {
         let id = &self.name.id;
         self.config.url_for(&match &self.edition {
+            Edition::Search(q) => search_path(extension, q),
             Edition::Current { .. } => format!("feeds/{id}.{extension}"),
             Edition::Language(lang) => format!("feeds/{id}.{lang}.{extension}"),
             Edition::Archive { page, .. } => archive_path(id, *page),
@@ -147,8 +151,12 @@ impl FeedDoc<'_> {
 
     /// The absolute URL of the feed's subscription document in `extension`.
     pub fn current_url(&self, extension: &str) -> String {
-        self.config
-            .url_for(&format!("feeds/{}.{extension}", self.name.id))
+        match &self.edition {
+            Edition::Search(q) => self.config.url_for(&search_path(extension, q)),
+            _ => self
+                .config
+                .url_for(&format!("feeds/{}.{extension}", self.name.id)),
+        }
     }
 
     /// The link of an item: its source URL, else its page here.
@@ -234,6 +242,16 @@ pub fn archive_path(id: &str, page: u64) -> String {
     format!("feeds/archive/{id}/{page}.atom")
 }
 
+/// The path of the results of query `q` in the format of `extension` (`html`: the search
+/// page).
+pub fn search_path(extension: &str, q: &str) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    match extension {
+        "html" => format!("search?q={q}"),
+        _ => format!("search.{extension}?q={q}"),
+    }
+}
+
 /// The path of an item's page.
 pub fn item_path(item: &StoredItem) -> String {
     format!("items/{}.html", item.page)
@@ -279,13 +297,17 @@ pub enum RenderError {
     Store(#[from] StoreError),
 }
 
+/// Raised when a change renders the same store and config otherwise (the index page's search
+/// box came with 2), so that an upgraded daemon publishes every document again.
+const LAYOUT: u32 = 2;
+
 /// A digest of everything in the config (and of this version of govfeeds) that shapes the
 /// rendered documents: when it changes, every document is rendered again.
 pub fn fingerprint(config: &Config) -> String {
     use sha2::{Digest, Sha256};
     let site = &config.site;
     let mut text = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        "{}/{LAYOUT}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
         env!("CARGO_PKG_VERSION"),
         site.title,
         site.description,

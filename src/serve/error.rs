@@ -1,5 +1,5 @@
-//! Answers that are not documents: 404, 405, 503 and the plain-text bodies of `/healthz` and
-//! `/metrics`. Never cached, never sniffed, and a HEAD gets the length a GET would.
+//! Answers that are not documents: 400, 404, 405, 503 and the plain-text bodies of `/healthz`
+//! and `/metrics`. Never cached, never sniffed, and a HEAD gets the length a GET would.
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -34,17 +34,29 @@ pub(super) fn busy() -> Response {
     response
 }
 
+/// 400, saying what is wrong with the request.
+pub(super) fn bad_request(message: &str) -> Response {
+    plain(StatusCode::BAD_REQUEST, &format!("{message}\n"))
+}
+
 /// A plain-text answer with `status`.
 pub(super) fn plain(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    with_body(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+/// An answer with `status` and `body` of `content_type`, not to be stored by caches.
+pub(super) fn with_body(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let length = body.len();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let h = response.headers_mut();
     // Said outright, so that a HEAD gets the length a GET would.
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

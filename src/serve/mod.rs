@@ -31,18 +31,22 @@ mod error;
 mod headers;
 mod health;
 mod pages;
+mod search;
 mod snapshot;
 
 use self::connections::{AcceptErrors, Tracker};
 pub use self::pages::{Answer, KeptPage, Pages, RETRY_AFTER_SECS};
 pub use self::snapshot::{Resource, Snapshot};
 
+use crate::render::search::Format;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
 
-/// Whether `path` may name a page rendered on request.
+/// Whether `path` may name a page rendered on request, or a search.
 fn on_request(path: &str) -> bool {
-    path.starts_with("/items/") || path.starts_with("/feeds/archive/")
+    path.starts_with("/items/")
+        || path.starts_with("/feeds/archive/")
+        || Format::of_path(path).is_some()
 }
 
 /// State shared by the handler and the daemon.
@@ -158,26 +162,35 @@ pub async fn serve(
     }
 }
 
-/// Answers a request for an item or archive page: rendered (or cached) by `pages`, or a 503
-/// while the store is being opened again.
+/// Answers a request for an item or archive page or a search: rendered (or cached) by
+/// `pages`, or a 503 while the store is being opened again.
 async fn page<B>(state: &AppState, pages: Option<Arc<Pages>>, request: &Request<B>) -> Response {
     let path = request.uri().path();
-    let answer = match pages {
-        Some(pages) => pages.get(path).await,
-        None => Answer::Busy,
+    let answer = match (pages, Format::of_path(path)) {
+        (None, _) => Answer::Busy,
+        (Some(pages), None) => pages.get(path).await,
+        (Some(pages), Some(format)) => match search::answer(&pages, format, request).await {
+            Ok(answer) => answer,
+            Err(response) => return without_body_for_head(request, response),
+        },
     };
     let resource = match &answer {
         Answer::Found(resource) => Some(resource.as_ref()),
         Answer::NotFound => None,
-        Answer::Busy | Answer::Failed(_) => {
-            let mut response = error::busy();
-            if request.method() == Method::HEAD {
-                *response.body_mut() = Full::default();
-            }
-            return response;
+        Answer::Busy | Answer::Failed(_) => return without_body_for_head(request, error::busy()),
+        Answer::Refused(message) => {
+            return without_body_for_head(request, error::bad_request(message));
         }
     };
     respond(state, request.method(), resource, path, request.headers())
+}
+
+/// `response`, without its body when `request` is a HEAD (its `Content-Length` stays).
+fn without_body_for_head<B>(request: &Request<B>, mut response: Response) -> Response {
+    if request.method() == Method::HEAD {
+        *response.body_mut() = Full::default();
+    }
+    response
 }
 
 /// Answers one request from the snapshot (or `/healthz`, `/metrics`).

@@ -19,9 +19,10 @@ use tracing::warn;
 
 use super::snapshot::{Resource, encoded, system_time};
 use crate::config::Config;
-use crate::render;
+use crate::render::search::{Search, SearchFailure};
+use crate::render::{self, OnRequest};
 use crate::status::Status;
-use crate::store::{Store, StoreError};
+use crate::store::{SearchError, Store, StoreError};
 
 /// Read connections, hence pages rendered at once (and blocking threads they use).
 const READERS: usize = 4;
@@ -62,6 +63,16 @@ pub enum Answer {
     Busy,
     /// The store failed.
     Failed(String),
+    /// The request cannot be answered as asked (a search past its time budget): a 400.
+    Refused(String),
+}
+
+/// What a connection of the pool renders.
+enum Job {
+    /// An item or archive page, by path.
+    Page(String),
+    /// A search.
+    Search(Search),
 }
 
 /// Renders item and archive pages on request.
@@ -110,26 +121,49 @@ impl Pages {
         })
     }
 
+    /// The configuration pages are rendered with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The page at `path` (with its leading `/`).
     pub async fn get(self: &Arc<Self>, path: &str) -> Answer {
+        self.answer(path.to_string(), Job::Page(path.to_string()))
+            .await
+    }
+
+    /// The answer to `search`: cached, like pages, until the store changes, so a reader
+    /// polling a query feed while nothing is ingested gets its 304 without a query.
+    pub async fn search(self: &Arc<Self>, search: Search) -> Answer {
+        let key = format!(
+            "{}?{}",
+            render::search_path(search.format.extension(), &search.q),
+            search.page
+        );
+        self.answer(key, Job::Search(search)).await
+    }
+
+    /// The answer cached under `key`, or `job` rendered (once, however many ask at once).
+    async fn answer(self: &Arc<Self>, key: String, job: Job) -> Answer {
         let version = self.version.load(Ordering::Acquire);
-        if let Some(found) = lock(&self.cache).get(path, version) {
+        if let Some(found) = lock(&self.cache).get(&key, version) {
             return Answer::Found(found);
         }
-        let flight = Arc::clone(lock(&self.flights).entry(path.to_string()).or_default());
+        let flight = Arc::clone(lock(&self.flights).entry(key.clone()).or_default());
         let answer = flight
-            .get_or_init(|| self.render(path.to_string(), version))
+            .get_or_init(|| self.render(key.clone(), job, version))
             .await
             .clone();
         let mut flights = lock(&self.flights);
-        if flights.get(path).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            flights.remove(path);
+        if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            flights.remove(&key);
         }
         answer
     }
 
-    /// Renders `path` on a connection of the pool, waiting for one a little at most.
-    async fn render(self: &Arc<Self>, path: String, version: u64) -> Answer {
+    /// Renders `job` on a connection of the pool, waiting for one a little at most; the
+    /// answer is cached under `key`.
+    async fn render(self: &Arc<Self>, key: String, job: Job, version: u64) -> Answer {
         let busy = || {
             self.status.pages_busy.fetch_add(1, Ordering::Relaxed);
             Answer::Busy
@@ -144,26 +178,28 @@ impl Pages {
             return busy();
         };
         self.status.pages_rendered.fetch_add(1, Ordering::Relaxed);
-        let Some(store) = lock(&self.readers).pop() else {
+        let Some(mut store) = lock(&self.readers).pop() else {
             return Answer::Busy;
         };
         let pages = Arc::clone(self);
         let rendered = tokio::task::spawn_blocking(move || {
-            let found = render::on_request(&store, &pages.config, path.trim_start_matches('/'));
+            let found = run(&mut store, &pages.config, job);
             lock(&pages.readers).push(store);
-            (found, path, pages)
+            (found, pages)
         })
         .await;
-        let (found, path, pages) = match rendered {
+        let (found, pages) = match rendered {
             Ok(rendered) => rendered,
             Err(e) => return Answer::Failed(format!("rendering a page: {e}")),
         };
         let found = match found {
             Ok(Some(found)) => found,
             Ok(None) => return Answer::NotFound,
-            Err(e) => {
-                warn!("{path}: {e}");
-                return Answer::Failed(e.to_string());
+            Err(answer) => {
+                if let Answer::Failed(e) = &answer {
+                    warn!("{key}: {e}");
+                }
+                return answer;
             }
         };
         if let Some((feed, page)) = found.keep {
@@ -188,8 +224,31 @@ impl Pages {
             ));
         }
         let resource = Arc::new(resource);
-        lock(&pages.cache).insert(path, version, Arc::clone(&resource));
+        lock(&pages.cache).insert(key, version, Arc::clone(&resource));
         Answer::Found(resource)
+    }
+}
+
+/// Runs `job` on `store`: the document, `None` when there is none, or the answer to give
+/// instead.
+fn run(store: &mut Store, config: &Config, job: Job) -> Result<Option<OnRequest>, Answer> {
+    let search = match job {
+        Job::Page(path) => {
+            return render::on_request(store, config, path.trim_start_matches('/'))
+                .map_err(|e| Answer::Failed(e.to_string()));
+        }
+        Job::Search(search) => search,
+    };
+    match render::search::document(store, config, &search) {
+        Ok(document) => Ok(Some(OnRequest {
+            document,
+            immutable: false,
+            keep: None,
+        })),
+        Err(SearchFailure::Search(e @ SearchError::TooSlow(_))) => {
+            Err(Answer::Refused(e.to_string()))
+        }
+        Err(e) => Err(Answer::Failed(e.to_string())),
     }
 }
 

@@ -305,6 +305,10 @@ impl Batch<'_> {
                 (":published_ts", &published_ts),
             ],
         )
+        .and_then(|_| {
+            let id = self.conn.last_insert_rowid();
+            super::search::index(self.conn, id, &item.title, &item.content_html)
+        })
         .map_err(|e| self.err(e))?;
         Ok(Outcome::New {
             published: published_ts,
@@ -347,6 +351,7 @@ impl Batch<'_> {
              WHERE id = :id",
             &[(":updated", &updated), (":id", &id)],
         )
+        .and_then(|_| super::search::index(self.conn, id, &item.title, &item.content_html))
         .map_err(|e| self.err(e))?;
         if previous_feed != row.feed {
             // The item left one feed for another: both feeds' archive pages change.

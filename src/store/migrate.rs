@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_publish_state.sql"),
     include_str!("migrations/0011_day_instants.sql"),
     include_str!("migrations/0012_reader_version.sql"),
+    include_str!("migrations/0013_search.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -32,6 +33,9 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         }
         if i == DATE_REPAIR_VERSION {
             repair_dates(&tx)?;
+        }
+        if i == SEARCH_VERSION {
+            super::search::index_all(&tx)?;
         }
         tx.pragma_update(None, "user_version", i)?;
         tx.commit()?;
@@ -53,6 +57,9 @@ fn name_pages(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     }
     Ok(())
 }
+
+/// The schema version that brings the full-text index: every item stored before is indexed.
+const SEARCH_VERSION: i64 = 13;
 
 /// The schema version that repairs dates outside the plausible range.
 const DATE_REPAIR_VERSION: i64 = 9;

@@ -56,7 +56,7 @@ pub(super) const ITEM_COLUMNS: &str = "guid, guid_is_permalink, link, entity, fe
      WHERE item_variant.item = item.id AND item_variant.lang IS NOT item.variant_lang), \
     published_ts";
 
-fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+pub(super) fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
     // A time that does not read back, or that no feed format can carry, never fails a render:
     // the item's publication time in seconds stands in (migration 9 repaired such rows).
     let fallback = DateTime::from_timestamp(row.get::<_, i64>(20)?, 0)

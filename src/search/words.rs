@@ -1,0 +1,100 @@
+//! Words as the search index sees them: split at anything that is not a letter or a digit,
+//! case-folded (the Kazakh letters Ә Ғ Қ Ң Ө Ұ Ү Һ І like any other, Ё read as Е) and
+//! stemmed: Cyrillic words with the Russian Snowball stemmer, Latin words with the English
+//! one. The index holds stems; a query word is stemmed the same way and matched as a prefix
+//! of them, so inflected forms meet (Казахстан, Казахстана, Казахстаном; visa, visas), and
+//! Kazakh suffixes, which neither stemmer knows, are caught by the prefix (салық, салықтың,
+//! салықтар). Latin and Cyrillic spellings of one name are different words.
+
+use std::sync::LazyLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Longer "words" (base64, run-together garbage) are not indexed.
+pub const MAX_WORD_CHARS: usize = 64;
+
+static RUSSIAN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Russian));
+static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+
+/// The folded words of `text`, in order.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
+        .map(fold)
+}
+
+/// `word` in lower case, with `ё` as `е`.
+pub fn fold(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .collect()
+}
+
+/// The stem of a folded word: Russian rules for Cyrillic, English for Latin, else the word.
+pub fn stem(word: &str) -> String {
+    if word.chars().any(is_cyrillic) {
+        RUSSIAN.stem(word).into_owned()
+    } else if word.chars().any(|c| c.is_ascii_alphabetic()) {
+        ENGLISH.stem(word).into_owned()
+    } else {
+        word.to_string()
+    }
+}
+
+/// What the index holds for `text`: its stems, separated by spaces.
+pub fn index_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in words(text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&stem(&word));
+    }
+    out
+}
+
+fn is_cyrillic(c: char) -> bool {
+    matches!(c, '\u{0400}'..='\u{052F}' | '\u{1C80}'..='\u{1C8F}' | '\u{2DE0}'..='\u{2DFF}' | '\u{A640}'..='\u{A69F}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kazakh_letters_fold_and_yo_is_ye() {
+        assert_eq!(fold("ӘҒҚҢӨҰҮҺІ"), "әғқңөұүһі");
+        assert_eq!(fold("ЁЛКА Ёж"), "елка еж");
+        assert_eq!(
+            words("Салық—САЛЫҚТАР, (салықтың)").collect::<Vec<_>>(),
+            ["салық", "салықтар", "салықтың"]
+        );
+    }
+
+    #[test]
+    fn inflected_forms_share_a_stem_prefix() {
+        let prefix_of =
+            |query: &str, form: &str| stem(&fold(form)).starts_with(&stem(&fold(query)));
+        for (query, form) in [
+            ("Казахстан", "Казахстана"),
+            ("Казахстан", "Казахстаном"),
+            ("visa", "visas"),
+            ("ministry", "ministries"),
+            ("embassy", "Embassies"),
+            ("салық", "салықтың"),
+            ("салық", "салықтар"),
+            ("налоги", "налогов"),
+        ] {
+            assert!(prefix_of(query, form), "{query} / {form}");
+        }
+        assert!(!prefix_of("visa", "vista"));
+    }
+
+    #[test]
+    fn the_index_text_is_stems_only() {
+        assert_eq!(index_text("Visas for 2026!"), "visa for 2026");
+        assert_eq!(index_text("<b>"), "b");
+        assert_eq!(index_text(&"x".repeat(65)), "");
+    }
+}
