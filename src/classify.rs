@@ -70,6 +70,8 @@ impl<'a> Classifier<'a> {
             site.title.clone()
         } else if id == self.config.unattributed.id {
             self.config.unattributed.title.clone()
+        } else if let Some(topic) = self.config.topics.iter().find(|t| t.feed.id == id) {
+            topic.feed.title.clone()
         } else if let Some(m) = self.config.ministries.iter().find(|m| m.feed.id == id) {
             let names = self.names();
             let localized = || {

@@ -217,6 +217,15 @@ pub fn describe(config: &Config) -> String {
         config.unattributed.id, config.unattributed.title
     );
     let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
+    for topic in &config.topics {
+        let _ = writeln!(
+            out,
+            "topic:       {} {} (query: {})",
+            topic.feed.id,
+            topic.feed.title,
+            topic.query.normalized()
+        );
+    }
     out
 }
 

@@ -4,6 +4,10 @@
 /// The feed id of the combined feed; no ministry may use it.
 pub const COMBINED_ID: &str = "all";
 
+/// What the ids of topic feeds begin with: their files are `feeds/topic/<id>.*`, a folder no
+/// entity slug (no `/`) can name.
+pub const TOPIC_PREFIX: &str = "topic/";
+
 /// Whether `id` can be a feed id: `[a-z0-9][a-z0-9_-]*`, at most 64 characters.
 pub fn is_feed_id(id: &str) -> bool {
     id.len() <= 64

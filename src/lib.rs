@@ -21,7 +21,8 @@
 //!   picks its feed (ids: [`feed_id`]) and [`names`] names its entity, [`language`] tags its
 //!   language, [`text`] keeps the text XML-safe.
 //! - [`store`] keeps every item in SQLite, deduplicated by identity, one file per family of
-//!   tables; [`lock`] keeps a second process off its state folder.
+//!   tables, with its full-text index ([`search`]: the query language, folding and stemming);
+//!   [`lock`] keeps a second process off its state folder.
 //! - [`render`] writes RSS, Atom and JSON Feed documents and the HTML pages; [`gate`] reads
 //!   each feed back and checks it before [`publish`] replaces files atomically.
 //! - [`pipeline`] runs the flow: prepares a source's input, ingests it, publishes what changed;
@@ -39,7 +40,8 @@
 //! - an HTTP response header: `serve/headers.rs` for documents, `serve/error.rs` for the
 //!   answers that are not documents; a new endpoint: `serve/mod.rs` (`respond`);
 //! - a new table or query: a file of [`store`] for its family, a migration in
-//!   `store/migrations/`.
+//!   `store/migrations/`;
+//! - a new search filter: `search/query.rs` (parsing) and `store/search.rs` (its SQL).
 
 pub mod body;
 pub mod classify;

@@ -407,3 +407,35 @@ fn the_state_inside_the_published_folder() {
         );
     }
 }
+
+/// The bundled config's example topic, taken out of its comment.
+const TOPIC: &str = "# [[topic]]\n# Feed id (lower-case letters, digits, '-', '_'), unique among topics, and title.\n# id = \"diplomacy\"\n# title = \"Embassies and ambassadors\"";
+
+fn topic_case(query: &str, expected: &str) {
+    case(
+        TOPIC,
+        &format!("[[topic]]\nid = \"diplomacy\"\ntitle = \"Embassies\"\nquery = {query}"),
+        "topic[0].query",
+        expected,
+    );
+}
+
+#[test]
+fn topic_with_a_malformed_query() {
+    topic_case(
+        "\"embassy OR\"",
+        "OR must stand between two words or phrases",
+    );
+    topic_case("\"visa fed:mfa\"", "unknown filter \"fed:\"");
+    topic_case("\"\"", "the query is empty");
+}
+
+#[test]
+fn duplicate_topic_id() {
+    case(
+        TOPIC,
+        "[[topic]]\nid = \"visas\"\ntitle = \"x\"\nquery = \"x\"\n[[topic]]\nid = \"visas\"\ntitle = \"y\"\nquery = \"y\"",
+        "topic[1].id",
+        "duplicate feed id \"visas\"",
+    );
+}

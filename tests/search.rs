@@ -259,3 +259,58 @@ async fn a_query_feed_is_304_until_an_ingest_brings_a_new_match() {
     );
     daemon.stop().await;
 }
+
+#[test]
+fn a_topic_from_the_config_is_published_like_a_ministry_feed() {
+    let sandbox = Sandbox::new(&["search.txt"]);
+    sandbox.append_config(
+        "[[topic]]\nid = \"visas\"\ntitle = \"Visas\"\nquery = \"visa OR виза -schengen\"\n",
+    );
+    let summary = govfeeds::pipeline::run(sandbox.config()).unwrap();
+    assert!(summary.failed.is_empty(), "{summary}");
+    let ids = |feed: &feed_rs::model::Feed| -> BTreeSet<String> {
+        feed.entries
+            .iter()
+            .map(|e| {
+                e.links[0]
+                    .href
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let feed = sandbox.feed("topic/visas", "atom");
+    assert_eq!(feed.title.as_ref().unwrap().content, "Visas");
+    assert_eq!(ids(&feed), set(&["3001", "3003"]));
+    assert_eq!(
+        ids(&sandbox.feed("topic/visas", "rss")),
+        set(&["3001", "3003"])
+    );
+    assert_eq!(ids(&sandbox.feed("topic/visas.ru", "atom")), set(&["3001"]));
+    assert_eq!(ids(&sandbox.feed("topic/visas.en", "atom")), set(&["3003"]));
+    // In the OPML, a group of its own; on the index page, a row.
+    let opml = std::fs::read_to_string(sandbox.path("var/public/feeds.opml")).unwrap();
+    let topics = opml
+        .split("<outline text=\"Topics\">")
+        .nth(1)
+        .expect("a Topics group");
+    assert!(topics.contains("feeds/topic/visas.atom"), "{opml}");
+    let index = std::fs::read_to_string(sandbox.path("var/public/index.html")).unwrap();
+    assert!(index.contains("feeds/topic/visas.html"), "{index}");
+    // A new match is in the topic after the next build.
+    std::fs::write(
+        sandbox.path("config/dumps/zz_visa.txt"),
+        "Site\n\nSection\n\nE-visas for students 16.02.2026\nStudents can apply for e-visas.Source : https://www.gov.kz/memleket/entities/mfa/press/news/details/5002?lang=en\n",
+    )
+    .unwrap();
+    govfeeds::pipeline::run(sandbox.config()).unwrap();
+    assert_eq!(
+        ids(&sandbox.feed("topic/visas", "atom")),
+        set(&["3001", "3003", "5002"])
+    );
+}

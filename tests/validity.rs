@@ -444,6 +444,9 @@ fn big_sandbox() -> Sandbox {
         synthetic_dump(SYNTHETIC_ITEMS),
     )
     .unwrap();
+    sandbox.append_config(
+        "[[topic]]\nid = \"energy\"\ntitle = \"Energy & cooperation\"\nquery = \"energy OR энергетика OR қазақстан\"\n",
+    );
     if let Some(extra) = std::env::var_os("GOVFEEDS_EXTRA_DUMP") {
         std::fs::copy(extra, sandbox.path("config/dumps/zz_extra.txt")).unwrap();
     }
@@ -546,6 +549,36 @@ async fn every_served_document_keeps_the_validator_rules() {
         checked.insert(path, ids.len());
     }
     assert!(checked.len() > 60, "{checked:?}");
+    assert!(
+        checked
+            .get("feeds/topic/energy.atom")
+            .is_some_and(|n| *n > 0),
+        "{checked:?}"
+    );
+
+    // Search answers are held to the same rules.
+    for q in [
+        "energy",
+        "\"energy sector\" -Spain",
+        "Қазақстан OR Казахстан",
+        "nothingmatches lang:kk",
+    ] {
+        let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        for (extension, check) in [
+            ("atom", check_atom as fn(&str, &[u8]) -> Vec<String>),
+            ("rss", check_rss),
+            ("json", check_json),
+        ] {
+            let url = format!("{base}search.{extension}?q={q}");
+            let (_, body) = get(&url).await;
+            let ids = check(&url, &body);
+            let parsed = feed_rs::parser::parse(&body[..]).expect("feed-rs reads it");
+            assert_eq!(parsed.entries.len(), ids.len(), "{url}");
+        }
+        let url = format!("{base}search?q={q}");
+        let (_, body) = get(&url).await;
+        assert_autodiscovery(&url, std::str::from_utf8(&body).unwrap());
+    }
 
     // Every item link works: a source URL, or the item's page here.
     let pages: Vec<_> = item_links.iter().filter(|l| l.starts_with(&base)).collect();

@@ -45,6 +45,8 @@ pub struct Config {
     pub ministries: Vec<Ministry>,
     /// `[unattributed]`: the feed for items no ministry claims.
     pub unattributed: FeedName,
+    /// `[[topic]]` entries, in file order: feeds of a search query each.
+    pub topics: Vec<Topic>,
     /// `[fetch]`: how sources are polled over HTTP.
     pub fetch: FetchConfig,
     /// `[server]`: where `serve` listens.
@@ -164,6 +166,18 @@ pub struct Ministry {
     pub entities: GlobSet,
     /// Lower-cased keywords that attribute items without a source URL.
     pub keywords: Vec<String>,
+}
+
+/// One `[[topic]]`: a feed of the newest items matching a search query, published like a
+/// ministry's under `feeds/topic/<id>`.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// Feed id (`topic/<id>`, so that no entity slug can take its files) and title.
+    pub feed: FeedName,
+    /// The query, as written.
+    pub text: String,
+    /// The query, parsed.
+    pub query: crate::search::Query,
 }
 
 /// A feed's id (used as its file name) and title.

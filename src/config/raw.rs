@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) sources: Vec<RawSource>,
     #[serde(default, rename = "ministry")]
     pub(super) ministries: Vec<RawMinistry>,
+    #[serde(default, rename = "topic")]
+    pub(super) topics: Vec<RawTopic>,
     pub(super) unattributed: Option<RawFeedName>,
     #[serde(default)]
     pub(super) fetch: RawFetch,
@@ -106,6 +108,14 @@ pub(super) struct RawMinistry {
     pub(super) entities: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) keywords: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTopic {
+    pub(super) id: Spanned<String>,
+    pub(super) title: String,
+    pub(super) query: Spanned<String>,
 }
 
 #[derive(Deserialize)]

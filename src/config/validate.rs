@@ -10,15 +10,16 @@ use globset::{Glob, GlobSetBuilder};
 use toml::Spanned;
 use url::Url;
 
-use super::raw::{RawConfig, RawFetch, RawMinistry, RawPaths, RawSite};
+use super::raw::{RawConfig, RawFetch, RawMinistry, RawPaths, RawSite, RawTopic};
 use super::source::validate_source;
 use super::span::{Ctx, bounded};
 use super::{
     Config, ConfigError, DEFAULT_IGNORE_PARAMS, DEFAULT_UNATTRIBUTED, FeedName, FetchConfig,
-    Ministry, Paths, ServerConfig, Site, SourceConfig, SourceKind,
+    Ministry, Paths, ServerConfig, Site, SourceConfig, SourceKind, Topic,
 };
-use crate::feed_id::{COMBINED_ID, is_feed_id};
+use crate::feed_id::{COMBINED_ID, TOPIC_PREFIX, is_feed_id};
 use crate::identity::IgnoreParams;
+use crate::search::Query;
 
 /// A plausible BCP 47 tag: a 2–3 letter primary subtag, then 1–8 alphanumeric subtags.
 fn is_language_tag(tag: &str) -> bool {
@@ -72,6 +73,12 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigEr
         .map(|m| validate_ministry(ctx, m, &mut ids))
         .collect::<Result<Vec<_>, _>>()?;
     check_source_ministries(ctx, &sources, &ids, &raw_ministry_spans)?;
+    let mut topic_ids = HashSet::new();
+    let topics = raw
+        .topics
+        .into_iter()
+        .map(|t| validate_topic(ctx, t, &mut topic_ids))
+        .collect::<Result<Vec<_>, _>>()?;
     let fetch = validate_fetch(ctx, raw.fetch)?;
     let entity_names = validate_entity_names(ctx, raw.entity)?;
     let listen = match raw.server.listen {
@@ -96,7 +103,31 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: RawConfig) -> Result<Config, ConfigEr
         sources,
         ministries,
         unattributed,
+        topics,
         entity_names,
+    })
+}
+
+/// One `[[topic]]`: an id not taken by another topic, a title, and a query that parses.
+fn validate_topic(
+    ctx: &Ctx<'_>,
+    raw: RawTopic,
+    ids: &mut HashSet<String>,
+) -> Result<Topic, ConfigError> {
+    let feed = validate_feed_name(ctx, &raw.id, raw.title, ids)?;
+    let query = Query::parse(raw.query.get_ref()).map_err(|e| {
+        ctx.at(
+            &raw.query,
+            &format!("{e}; expected a search query such as \"visa OR виза -schengen feed:mfa\""),
+        )
+    })?;
+    Ok(Topic {
+        feed: FeedName {
+            id: format!("{TOPIC_PREFIX}{}", feed.id),
+            title: feed.title,
+        },
+        text: raw.query.get_ref().trim().to_string(),
+        query,
     })
 }
 

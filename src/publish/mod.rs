@@ -20,8 +20,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::feed_id::COMBINED_ID;
 use crate::feed_id::Selection;
+use crate::feed_id::{COMBINED_ID, TOPIC_PREFIX};
 use crate::gate::{self, Rejection};
 use crate::render::{self, Document, FeedInfo, RenderError};
 use crate::shutdown::Shutdown;
@@ -201,7 +201,9 @@ fn run(
         record: PublishRecord::default(),
         created: store.created()?,
     };
-    let (mut expected, infos) = publish.feeds(&feeds, complete, &changes, stop)?;
+    // Any change to the items may change what a topic's query matches.
+    let topics = complete || pending.iter().any(|p| p.target != Target::Site);
+    let (mut expected, infos) = publish.feeds(&feeds, complete, &changes, topics, stop)?;
     expected.extend(render::site_paths());
     // When stopped, only what was done is recorded; the rest stays pending.
     if !publish.report.stopped {
@@ -229,7 +231,8 @@ fn run(
 /// Every target there is: each feed's own documents and its language feeds.
 fn targets(config: &Config, feeds: &[(String, u64)]) -> HashSet<Target> {
     let mut targets = HashSet::new();
-    for (id, _) in feeds {
+    let topics = config.topics.iter().map(|t| &t.feed.id);
+    for id in feeds.iter().map(|(id, _)| id).chain(topics) {
         targets.insert(Target::Feed(id.clone()));
         for lang in &config.languages {
             targets.insert(Target::Language(id.clone(), lang.clone()));
@@ -267,6 +270,7 @@ impl Publish<'_> {
         feeds: &[(String, u64)],
         complete: bool,
         changes: &HashMap<Target, FeedChange>,
+        topics: bool,
         stop: &Shutdown,
     ) -> Result<(HashSet<String>, Vec<FeedInfo>), StoreError> {
         // A complete publish renders everything; otherwise what is pending.
@@ -298,7 +302,64 @@ impl Publish<'_> {
                 None => render::feed_info(self.store, self.config, id, *count, self.created)?,
             });
         }
+        if !self.report.stopped {
+            self.topics(&mut expected, &mut infos, topics)?;
+        }
         Ok((expected, infos))
+    }
+
+    /// Publishes every topic feed when `render` (items changed: any change may change what a
+    /// query matches; the files are written only when their bytes change); else says what
+    /// the index showed of them.
+    fn topics(
+        &mut self,
+        expected: &mut HashSet<String>,
+        infos: &mut Vec<FeedInfo>,
+        render: bool,
+    ) -> Result<(), StoreError> {
+        let config = self.config;
+        for topic in &config.topics {
+            let id = &topic.feed.id;
+            if !render {
+                expected.extend(
+                    config
+                        .languages
+                        .iter()
+                        .map(|l| render::language_path(id, l)),
+                );
+                expected.extend(render::feed_paths(id));
+                infos.push(render::topic_info(self.store, config, topic, self.created)?);
+                continue;
+            }
+            for lang in &config.languages {
+                expected.insert(render::language_path(id, lang));
+                let doc =
+                    render::topic_language_document(self.store, config, topic, lang, self.created);
+                self.target(
+                    Target::Language(id.clone(), lang.clone()),
+                    doc.map(|d| vec![d]),
+                );
+            }
+            expected.extend(render::feed_paths(id));
+            let (documents, info) =
+                match render::topic_documents(self.store, config, topic, self.created) {
+                    Ok((documents, info)) => (Ok(documents), info),
+                    Err(e) => (
+                        Err(e),
+                        FeedInfo {
+                            name: topic.feed.clone(),
+                            items: 0,
+                            updated: self.created,
+                        },
+                    ),
+                };
+            if documents.is_ok() {
+                self.record.feed_updated.push((id.clone(), info.updated));
+            }
+            self.target(Target::Feed(id.clone()), documents);
+            infos.push(info);
+        }
+        Ok(())
     }
 
     /// Tells the health feed when publishing starts failing (a document of a feed could not
@@ -466,21 +527,25 @@ impl Publish<'_> {
     fn remove_stale(&mut self, expected: &HashSet<String>) -> Result<bool, StoreError> {
         let feeds = self.out.join("feeds");
         let keep: HashSet<PathBuf> = expected.iter().map(|p| self.out.join(p)).collect();
-        let removed = match atomic::remove_stale(&feeds, &keep, &["rss", "atom", "json", "html"]) {
-            Ok(removed) => {
-                self.report.removed = removed;
-                true
+        let mut removed = true;
+        // The topics' folder too: a topic taken out of the config leaves its files there.
+        for dir in [
+            feeds.clone(),
+            feeds.join(TOPIC_PREFIX.trim_end_matches('/')),
+        ] {
+            match atomic::remove_stale(&dir, &keep, &["rss", "atom", "json", "html"]) {
+                Ok(gone) => self.report.removed.extend(gone),
+                Err(error) => {
+                    let error = PublishError::RemoveStale {
+                        dir,
+                        error: Arc::new(error),
+                    };
+                    tracing::error!("{error}");
+                    self.report.errors.push(error);
+                    removed = false;
+                }
             }
-            Err(error) => {
-                let error = PublishError::RemoveStale {
-                    dir: feeds,
-                    error: Arc::new(error),
-                };
-                tracing::error!("{error}");
-                self.report.errors.push(error);
-                false
-            }
-        };
+        }
         for doc in self.store.published_docs()? {
             if !expected.contains(&doc.path) {
                 self.record.removed.push(doc.path);

@@ -11,6 +11,7 @@ pub mod opml;
 mod page;
 pub mod rss;
 pub mod search;
+mod topic;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -21,6 +22,7 @@ use crate::feed_id::Selection;
 use crate::store::{Store, StoreError, StoredItem};
 
 pub use self::page::{OnRequest, on_request};
+pub use self::topic::{topic_documents, topic_info, topic_language_document};
 
 /// The name govfeeds announces as its generator.
 pub const GENERATOR: &str = "govfeeds";
@@ -329,6 +331,9 @@ pub fn fingerprint(config: &Config) -> String {
         config.entity_names,
         crate::names::TABLE
     ));
+    for t in &config.topics {
+        text.push_str(&format!("\n{}\t{}\t{}", t.feed.id, t.feed.title, t.text));
+    }
     crate::text::hex(&Sha256::digest(text.as_bytes()))
 }
 
@@ -388,40 +393,45 @@ pub fn feed_documents(
         created,
         languages: with_items(store, config, feed)?,
     };
+    let documents = formats(&doc, id)?;
+    let info = FeedInfo {
+        items: count,
+        updated: doc.updated(),
+        name: doc.name,
+    };
+    Ok((documents, info))
+}
+
+/// The subscription documents of feed `id` from `doc`: RSS, Atom, JSON Feed and its page.
+fn formats(doc: &FeedDoc<'_>, id: &str) -> Result<Vec<Document>, RenderError> {
     let modified = doc.updated();
     let [rss_path, atom_path, json_path, html_path] = feed_paths(id);
-    let documents = vec![
+    Ok(vec![
         Document {
             path: rss_path,
             content_type: RSS_TYPE,
-            bytes: rss::render(&doc)?,
+            bytes: rss::render(doc)?,
             modified,
         },
         Document {
             path: atom_path,
             content_type: ATOM_TYPE,
-            bytes: atom::render(&doc)?,
+            bytes: atom::render(doc)?,
             modified,
         },
         Document {
             path: json_path,
             content_type: JSON_TYPE,
-            bytes: json::render(&doc)?,
+            bytes: json::render(doc)?,
             modified,
         },
         Document {
             path: html_path,
             content_type: HTML_TYPE,
-            bytes: html::feed_page(&doc),
+            bytes: html::feed_page(doc),
             modified,
         },
-    ];
-    let info = FeedInfo {
-        name: doc.name,
-        items: count,
-        updated: modified,
-    };
-    Ok((documents, info))
+    ])
 }
 
 /// The configured languages `feed` has items in.

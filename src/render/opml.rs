@@ -2,14 +2,15 @@
 //! government bodies (each group an outline), then the unattributed news. The combined feed
 //! is left out: it repeats their entries, and a reader that imported both would show each news
 //! twice (or, keying entries by id across feeds, move them between feeds). It is offered as a
-//! subscription of its own.
+//! subscription of its own. The `[[topic]]` feeds, whose items are also in those feeds, come
+//! last in a group of their own.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::{FeedInfo, RenderError};
 use crate::config::Config;
-use crate::feed_id::COMBINED_ID;
+use crate::feed_id::{COMBINED_ID, TOPIC_PREFIX};
 
 /// Renders the OPML document.
 pub fn render(config: &Config, feeds: &[FeedInfo]) -> Result<Vec<u8>, RenderError> {
@@ -38,8 +39,12 @@ fn write(config: &Config, feeds: &[FeedInfo]) -> std::io::Result<Vec<u8>> {
     w.write_event(Event::End(BytesEnd::new("head")))?;
     w.write_event(Event::Start(BytesStart::new("body")))?;
     let is_ministry = |f: &&FeedInfo| config.ministries.iter().any(|m| m.feed.id == f.name.id);
+    let is_topic = |f: &&FeedInfo| f.name.id.starts_with(TOPIC_PREFIX);
     let is_other = |f: &&FeedInfo| {
-        f.name.id != COMBINED_ID && f.name.id != config.unattributed.id && !is_ministry(f)
+        f.name.id != COMBINED_ID
+            && f.name.id != config.unattributed.id
+            && !is_ministry(f)
+            && !is_topic(f)
     };
     for (group, members) in [
         (
@@ -64,6 +69,17 @@ fn write(config: &Config, feeds: &[FeedInfo]) -> std::io::Result<Vec<u8>> {
     }
     for feed in feeds.iter().filter(|f| f.name.id == config.unattributed.id) {
         outline(&mut w, config, feed)?;
+    }
+    // Topics repeat items of the feeds above: a group of their own, last.
+    let topics: Vec<&FeedInfo> = feeds.iter().filter(is_topic).collect();
+    if !topics.is_empty() {
+        w.write_event(Event::Start(
+            BytesStart::new("outline").with_attributes([("text", "Topics")]),
+        ))?;
+        for feed in topics {
+            outline(&mut w, config, feed)?;
+        }
+        w.write_event(Event::End(BytesEnd::new("outline")))?;
     }
     w.write_event(Event::End(BytesEnd::new("body")))?;
     w.write_event(Event::End(BytesEnd::new("opml")))?;

@@ -101,7 +101,8 @@ pub fn document(
         }
         _ => (0, config.max_items),
     };
-    let results = store.search(&search.query, config.site.timezone, offset, limit, BUDGET)?;
+    let results =
+        store.search_within(&search.query, config.site.timezone, offset, limit, BUDGET)?;
     let created = store.created()?;
     let modified = newest(results.items.iter().map(|i| i.updated), created);
     let path = super::search_path(search.format.extension(), &search.q);

@@ -62,8 +62,20 @@ pub enum SearchError {
 
 impl Store {
     /// Items matching `query`, newest first: `limit` of them after skipping `offset`, dates
-    /// read in `tz`. Stopped with [`SearchError::TooSlow`] past `budget`.
+    /// read in `tz`.
     pub fn search(
+        &self,
+        query: &Query,
+        tz: Tz,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Results, StoreError> {
+        self.run_search(query, tz, offset, limit)
+            .map_err(|e| self.err(e))
+    }
+
+    /// [`Store::search`], stopped with [`SearchError::TooSlow`] past `budget`.
+    pub fn search_within(
         &mut self,
         query: &Query,
         tz: Tz,
@@ -71,27 +83,37 @@ impl Store {
         limit: usize,
         budget: Duration,
     ) -> Result<Results, SearchError> {
-        let (sql, args) = search_sql(query, tz, offset, limit);
         let deadline = Instant::now() + budget;
         self.conn
             .progress_handler(10_000, Some(move || Instant::now() > deadline))
             .map_err(|e| self.err(e))?;
-        let found = self.conn.prepare_cached(&sql).and_then(|mut s| {
-            s.query_map(rusqlite::params_from_iter(args), row_to_item)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        });
+        let found = self.run_search(query, tz, offset, limit);
         self.conn
             .progress_handler(0, None::<fn() -> bool>)
             .map_err(|e| self.err(e))?;
-        let mut items = match found {
-            Ok(items) => items,
+        match found {
+            Ok(results) => Ok(results),
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::OperationInterrupted =>
             {
-                return Err(SearchError::TooSlow(budget));
+                Err(SearchError::TooSlow(budget))
             }
-            Err(e) => return Err(SearchError::Store(self.err(e))),
-        };
+            Err(e) => Err(SearchError::Store(self.err(e))),
+        }
+    }
+
+    fn run_search(
+        &self,
+        query: &Query,
+        tz: Tz,
+        offset: usize,
+        limit: usize,
+    ) -> rusqlite::Result<Results> {
+        let (sql, args) = search_sql(query, tz, offset, limit);
+        let mut items = self.conn.prepare_cached(&sql).and_then(|mut s| {
+            s.query_map(rusqlite::params_from_iter(args), row_to_item)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
         let more = items.len() > limit;
         items.truncate(limit);
         Ok(Results { items, more })
