@@ -125,13 +125,14 @@ pub fn blocks(text: &str) -> Vec<Block> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut cuts = glue_points(&chars, words);
     cuts.push(text.len());
+    let bullets = bullets(text, words);
     let mut blocks = Vec::new();
     let mut start = 0;
     for cut in cuts {
         let paragraph = text[start..cut].trim();
         start = cut;
         if !paragraph.is_empty() {
-            lists(paragraph, text, words, &mut blocks);
+            lists(paragraph, &bullets, &mut blocks);
         }
     }
     blocks
@@ -328,20 +329,24 @@ fn keycap(text: &str) -> Option<usize> {
     Some(text.len() - rest.len())
 }
 
-/// Splits `paragraph` at its bullets into a lead paragraph and lists, pushed onto `blocks`.
-/// An emoji bullet counts when it starts two items or more in `body`.
-fn lists(paragraph: &str, body: &str, words: &Words, blocks: &mut Vec<Block>) {
-    let bullets: Vec<&str> = words
+/// The bullets that mark list items in `body`: those that always do, and an emoji bullet
+/// when it starts two items or more. Found once per body (each paragraph uses them).
+fn bullets<'a>(body: &str, words: &'a Words) -> Vec<&'a str> {
+    words
         .always_bullets
         .iter()
         .chain(
             words
                 .repeated_bullets
                 .iter()
-                .filter(|b| body.matches(b.as_str()).count() >= 2),
+                .filter(|b| body.matches(b.as_str()).nth(1).is_some()),
         )
         .map(String::as_str)
-        .collect();
+        .collect()
+}
+
+/// Splits `paragraph` at `bullets` into a lead paragraph and lists, pushed onto `blocks`.
+fn lists(paragraph: &str, bullets: &[&str], blocks: &mut Vec<Block>) {
     // (start of the marker, end of the marker, numbered) for each item.
     let mut marks = Vec::new();
     let mut i = 0;
