@@ -1,4 +1,4 @@
-//! The command line: `govfeeds build | check`, logging setup, and exit codes.
+//! The command line: `govfeeds build | serve | check | search`, logging setup, and exit codes.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -41,6 +41,17 @@ pub enum Command {
         /// The configuration file.
         #[arg(long, short, default_value = "config/govfeeds.toml")]
         config: PathBuf,
+    },
+    /// Search the item store (read-only) and print the newest matches, as a topic would.
+    Search {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config/govfeeds.toml")]
+        config: PathBuf,
+        /// Print the SQL that runs (for the sqlite3 shell) instead of the matches.
+        #[arg(long)]
+        sql: bool,
+        /// The query, in the search language (README, "Search").
+        query: String,
     },
 }
 
@@ -140,6 +151,48 @@ pub fn run(command: Command) -> Exit {
             }
             Err(exit) => exit,
         },
+        Command::Search { config, sql, query } => match load(&config) {
+            Ok(config) => search(&config, &query, sql),
+            Err(exit) => exit,
+        },
+    }
+}
+
+/// `govfeeds search`: the newest `max_items` matches of `text`, one line each, or its SQL.
+fn search(config: &Config, text: &str, sql: bool) -> Exit {
+    let query = match crate::search::Query::parse(text) {
+        Ok(query) => query,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    let tz = config.site.timezone;
+    if sql {
+        println!(
+            "{}",
+            crate::store::search_sql_text(&query, tz, config.max_items)
+        );
+        return Exit::Ok;
+    }
+    let found = crate::store::Store::open_reader(&config.paths.state_dir)
+        .and_then(|store| store.search(&query, tz, 0, config.max_items));
+    match found {
+        Ok(results) => {
+            for item in &results.items {
+                println!(
+                    "{}  {:<12} {}",
+                    item.published.format("%Y-%m-%d"),
+                    item.feed,
+                    item.title
+                );
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Failure
+        }
     }
 }
 

@@ -714,7 +714,8 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
          ALTER TABLE item DROP COLUMN input_hash; DROP TRIGGER item_language_counted;
          DROP TRIGGER item_language_moved; DROP TRIGGER item_language_uncounted;
          DROP TABLE feed_language_count; ALTER TABLE source_file DROP COLUMN reader;
-         PRAGMA user_version = 7;",
+         DROP TABLE item_search; DROP INDEX item_search_key;
+         ALTER TABLE item DROP COLUMN search_key; PRAGMA user_version = 7;",
     )
     .unwrap();
     for (id, _) in &empty {

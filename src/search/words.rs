@@ -6,6 +6,8 @@
 //! Kazakh suffixes, which neither stemmer knows, are caught by the prefix (салық, салықтың,
 //! салықтар). Latin and Cyrillic spellings of one name are different words.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -42,16 +44,35 @@ pub fn stem(word: &str) -> String {
     }
 }
 
+/// Words whose stems are remembered per thread (news repeat their words; stemming each anew
+/// was most of the cost of indexing). Past this many the memory starts again.
+const REMEMBERED_STEMS: usize = 100_000;
+
 /// What the index holds for `text`: its stems, separated by spaces.
 pub fn index_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in words(text) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&stem(&word));
+    thread_local! {
+        static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
     }
-    out
+    STEMS.with_borrow_mut(|stems| {
+        let mut out = String::with_capacity(text.len());
+        for word in words(text) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            match stems.get(&word) {
+                Some(stemmed) => out.push_str(stemmed),
+                None => {
+                    let stemmed = stem(&word);
+                    out.push_str(&stemmed);
+                    if stems.len() >= REMEMBERED_STEMS {
+                        stems.clear();
+                    }
+                    stems.insert(word, stemmed);
+                }
+            }
+        }
+        out
+    })
 }
 
 fn is_cyrillic(c: char) -> bool {

@@ -283,18 +283,20 @@ impl Batch<'_> {
         let published_ts = published.timestamp();
         let published = published.to_rfc3339();
         let page = identity::page_name(&item.key);
+        let search_key =
+            super::search::free_key(self.conn, published_ts, &item.key).map_err(|e| self.err(e))?;
         row.execute(
             self.conn,
             "INSERT INTO item (key, guid, guid_is_permalink, page, day, published, published_ts,
                  updated, link, entity, news_id, feed, title, content_html, summary,
                  content_hash, source, authors, categories, enclosure_url, enclosure_type,
                  enclosure_length, language, pinned_feed, title_language, variant_lang,
-                 input_hash)
+                 input_hash, search_key)
              VALUES (:key, :guid, :guid_is_permalink, :page, :day, :published, :published_ts,
                  :published, :link, :entity, :news_id, :feed, :title, :content_html, :summary,
                  :content_hash, :source, :authors, :categories, :enclosure_url,
                  :enclosure_type, :enclosure_length, :language, :pinned_feed, :title_language,
-                 :variant_lang, :input_hash)",
+                 :variant_lang, :input_hash, :search_key)",
             &[
                 (":key", &item.key),
                 (":guid", &item.guid),
@@ -303,11 +305,17 @@ impl Batch<'_> {
                 (":day", &day),
                 (":published", &published),
                 (":published_ts", &published_ts),
+                (":search_key", &search_key),
             ],
         )
         .and_then(|_| {
-            let id = self.conn.last_insert_rowid();
-            super::search::index(self.conn, id, &item.title, &item.content_html)
+            super::search::index(
+                self.conn,
+                search_key,
+                &item.title,
+                &item.content_html,
+                false,
+            )
         })
         .map_err(|e| self.err(e))?;
         Ok(Outcome::New {
@@ -351,7 +359,7 @@ impl Batch<'_> {
              WHERE id = :id",
             &[(":updated", &updated), (":id", &id)],
         )
-        .and_then(|_| super::search::index(self.conn, id, &item.title, &item.content_html))
+        .and_then(|_| super::search::reindex(self.conn, id, &item.title, &item.content_html))
         .map_err(|e| self.err(e))?;
         if previous_feed != row.feed {
             // The item left one feed for another: both feeds' archive pages change.

@@ -8,34 +8,83 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
 
 use super::queries::{ITEM_COLUMNS, StoredItem, row_to_item};
 use super::{Store, StoreError};
 use crate::search::Query;
 use crate::search::words::index_text;
 
-/// Writes the index row of item `id` (replacing any earlier one).
+/// Bits of a search key below the publication second.
+const KEY_BITS: u32 = 22;
+
+/// The search key of an item published at `published_ts` with identity key `key`: the second,
+/// then bits of the key's digest (so ties are in a fixed order).
+fn search_key(published_ts: i64, key: &str) -> i64 {
+    let second = published_ts.clamp(0, (1 << 40) - 1);
+    let digest = Sha256::digest(key.as_bytes());
+    let low = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    (second << KEY_BITS) | (i64::from(low) & ((1 << KEY_BITS) - 1))
+}
+
+/// The search key for a new item: [`search_key`], or the next lower one not taken.
+pub(super) fn free_key(conn: &Connection, published_ts: i64, key: &str) -> rusqlite::Result<i64> {
+    let mut search_key = search_key(published_ts, key);
+    let mut taken = conn.prepare_cached("SELECT 1 FROM item WHERE search_key = ?1")?;
+    while taken.exists([search_key])? {
+        search_key -= 1;
+    }
+    Ok(search_key)
+}
+
+/// Writes the index row under `search_key`, replacing its earlier one when `replace`.
 pub(super) fn index(
+    conn: &Connection,
+    search_key: i64,
+    title: &str,
+    content_html: &str,
+    replace: bool,
+) -> rusqlite::Result<()> {
+    let text = format!("{title}\n{}", crate::text::markup_to_text(content_html));
+    if replace {
+        conn.prepare_cached("DELETE FROM item_search WHERE rowid = ?1")?
+            .execute([search_key])?;
+    }
+    conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?
+        .execute(params![search_key, index_text(&text)])?;
+    Ok(())
+}
+
+/// Indexes item `id` again (its content changed), under its search key.
+pub(super) fn reindex(
     conn: &Connection,
     id: i64,
     title: &str,
     content_html: &str,
 ) -> rusqlite::Result<()> {
-    let text = format!("{title}\n{}", crate::text::markup_to_text(content_html));
-    conn.prepare_cached("DELETE FROM item_search WHERE rowid = ?1")?
-        .execute([id])?;
-    conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?
-        .execute(params![id, index_text(&text)])?;
-    Ok(())
+    let search_key: i64 = conn
+        .prepare_cached("SELECT search_key FROM item WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    index(conn, search_key, title, content_html, true)
 }
 
-/// Indexes every item (the upgrade that brings the index).
+/// Gives every item its search key and indexes it (the upgrade that brings the index).
 pub(super) fn index_all(conn: &Connection) -> rusqlite::Result<()> {
-    let mut select = conn.prepare("SELECT id, title, content_html FROM item")?;
+    let mut select =
+        conn.prepare("SELECT id, key, published_ts, title, content_html FROM item ORDER BY id")?;
+    let mut set = conn.prepare("UPDATE item SET search_key = ?1 WHERE id = ?2")?;
     let mut rows = select.query([])?;
     while let Some(row) = rows.next()? {
-        let (id, title, html): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        index(conn, id, &title, &html)?;
+        let (id, key, published_ts): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        let search_key = free_key(conn, published_ts, &key)?;
+        set.execute([search_key, id])?;
+        index(
+            conn,
+            search_key,
+            &row.get::<_, String>(3)?,
+            &row.get::<_, String>(4)?,
+            false,
+        )?;
     }
     Ok(())
 }
@@ -120,6 +169,22 @@ impl Store {
     }
 }
 
+/// The SQL of a search for `query` with its arguments written in, as the `sqlite3` shell
+/// takes it (`govfeeds search --sql`: to see what runs, or to time SQLite alone).
+pub fn search_sql_text(query: &Query, tz: Tz, limit: usize) -> String {
+    let (mut sql, args) = search_sql(query, tz, 0, limit);
+    // From the last argument, so that ?1 does not match the start of ?10.
+    for (i, arg) in args.iter().enumerate().rev() {
+        let literal = match arg {
+            Value::Integer(n) => n.to_string(),
+            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+            _ => "NULL".to_string(),
+        };
+        sql = sql.replace(&format!("?{}", i + 1), &literal);
+    }
+    format!("{sql};")
+}
+
 /// The SQL of a search and its arguments: one row more than `limit`, to tell whether more
 /// follow.
 fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Vec<Value>) {
@@ -129,21 +194,34 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
         args.push(value);
         format!("?{}", args.len())
     };
-    let from = match query.fts_match() {
-        Some(fts) => {
-            filters.push(format!("item_search MATCH {}", arg(Value::Text(fts))));
-            "item_search JOIN item ON item.id = item_search.rowid"
-        }
+    // With words, FTS5 yields the matches newest first by search key and stops at the page;
+    // dates are ranges of keys. With filters alone, the items' own order and indexes serve.
+    let fts = query.fts_match();
+    let (from, order, time) = match &fts {
+        Some(_) => (
+            "item_search JOIN item ON item.search_key = item_search.rowid",
+            "item_search.rowid DESC",
+            "item_search.rowid",
+        ),
+        None => (
+            "item",
+            "item.published_ts DESC, item.news_id DESC, item.id ASC",
+            "item.published_ts",
+        ),
+    };
+    let by_key = fts.is_some();
+    let shift = |t: i64| if by_key { t << KEY_BITS } else { t };
+    match fts {
+        Some(fts) => filters.push(format!("item_search MATCH {}", arg(Value::Text(fts)))),
         None => {
             if let Some(excluded) = query.fts_excluded() {
                 filters.push(format!(
-                    "item.id NOT IN (SELECT rowid FROM item_search WHERE item_search MATCH {})",
+                    "item.search_key NOT IN (SELECT rowid FROM item_search WHERE item_search MATCH {})",
                     arg(Value::Text(excluded))
                 ));
             }
-            "item"
         }
-    };
+    }
     let any_of =
         |column: &str, op: &str, values: &[String], arg: &mut dyn FnMut(Value) -> String| {
             let alternatives: Vec<String> = values
@@ -170,22 +248,17 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
             )
     };
     if let Some(after) = query.after {
-        filters.push(format!(
-            "item.published_ts >= {}",
-            arg(Value::Integer(midnight(after)))
-        ));
+        let at = shift(midnight(after).max(0));
+        filters.push(format!("{time} >= {}", arg(Value::Integer(at))));
     }
     if let Some(before) = query.before {
-        filters.push(format!(
-            "item.published_ts < {}",
-            arg(Value::Integer(midnight(before)))
-        ));
+        let at = shift(midnight(before).max(0));
+        filters.push(format!("{time} < {}", arg(Value::Integer(at))));
     }
     let limit = arg(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
     let offset = arg(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM {from} WHERE {} \
-         ORDER BY item.published_ts DESC, item.news_id DESC, item.id ASC LIMIT {limit} OFFSET {offset}",
+        "SELECT {ITEM_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
         if filters.is_empty() {
             "1".to_string()
         } else {
