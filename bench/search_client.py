@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Search latency client for bench/search.sh: search_client.py HOST:PORT
+"""Search latency client for bench/search.sh: search_client.py HOST:PORT [RESULTS.json]
 
 For each class of query (one word, two words, a phrase, filtered), asks the search page and
 the Atom query feed of several distinct queries over one keep-alive connection and prints the
@@ -7,6 +7,7 @@ p50/p95 latency of the first (cold) answer and of a repeated poll that sends the
 304). Loopback only; at most a few hundred requests.
 """
 import http.client
+import json
 import statistics
 import sys
 import time
@@ -47,6 +48,7 @@ def main() -> None:
         return time.perf_counter() - start, response.status, response.getheader("ETag"), body
 
     print(f"{'query class':<12} {'answer':<14} {'cold p50':>9} {'cold p95':>9} {'poll p50':>9} {'poll p95':>9}  matches")
+    results = {}
     for name, queries in CLASSES.items():
         for kind, path in [("search page", "/search?q="), ("Atom feed", "/search.atom?q=")]:
             cold, poll, matches = [], [], []
@@ -63,8 +65,15 @@ def main() -> None:
                     assert status == 304, (q, status)
                     poll.append(took * 1000)
             if cold:
+                results.setdefault(name, {})[kind] = {
+                    "cold": [percentile(cold, 50), percentile(cold, 95)],
+                    "poll": [percentile(poll, 50), percentile(poll, 95)],
+                }
                 print(f"{name:<12} {kind:<14} {percentile(cold, 50):8.1f}ms {percentile(cold, 95):8.1f}ms "
                       f"{percentile(poll, 50):8.2f}ms {percentile(poll, 95):8.2f}ms  {statistics.mean(matches):.0f} shown")
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], "w") as out:
+            json.dump(results, out)
 
 
 if __name__ == "__main__":

@@ -270,15 +270,7 @@ pub fn describe(config: &Config) -> String {
         config.unattributed.id, config.unattributed.title
     );
     let _ = writeln!(out, "other slugs: a feed of their own, id = the slug");
-    for topic in &config.topics {
-        let _ = writeln!(
-            out,
-            "topic:       {} {} (query: {})",
-            topic.feed.id,
-            topic.feed.title,
-            topic.query.normalized()
-        );
-    }
+    describe_topics(&mut out, config);
     out
 }
 
@@ -325,5 +317,19 @@ fn describe_ministries(out: &mut String, config: &Config) {
         if !m.keywords.is_empty() {
             let _ = writeln!(out, "  {:<20}   keywords: {}", "", m.keywords.join(", "));
         }
+    }
+}
+
+/// The topics and their queries (as the search reads them).
+fn describe_topics(out: &mut String, config: &Config) {
+    use std::fmt::Write;
+    for topic in &config.topics {
+        let _ = writeln!(
+            out,
+            "topic:       {} {} (query: {})",
+            topic.feed.id,
+            topic.feed.title,
+            topic.query.normalized()
+        );
     }
 }

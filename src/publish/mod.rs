@@ -10,6 +10,7 @@
 //! (a crash, a failed write), the published documents converge to the store.
 
 pub mod atomic;
+mod topics;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
@@ -306,60 +307,6 @@ impl Publish<'_> {
             self.topics(&mut expected, &mut infos, topics)?;
         }
         Ok((expected, infos))
-    }
-
-    /// Publishes every topic feed when `render` (items changed: any change may change what a
-    /// query matches; the files are written only when their bytes change); else says what
-    /// the index showed of them.
-    fn topics(
-        &mut self,
-        expected: &mut HashSet<String>,
-        infos: &mut Vec<FeedInfo>,
-        render: bool,
-    ) -> Result<(), StoreError> {
-        let config = self.config;
-        for topic in &config.topics {
-            let id = &topic.feed.id;
-            if !render {
-                expected.extend(
-                    config
-                        .languages
-                        .iter()
-                        .map(|l| render::language_path(id, l)),
-                );
-                expected.extend(render::feed_paths(id));
-                infos.push(render::topic_info(self.store, config, topic, self.created)?);
-                continue;
-            }
-            for lang in &config.languages {
-                expected.insert(render::language_path(id, lang));
-                let doc =
-                    render::topic_language_document(self.store, config, topic, lang, self.created);
-                self.target(
-                    Target::Language(id.clone(), lang.clone()),
-                    doc.map(|d| vec![d]),
-                );
-            }
-            expected.extend(render::feed_paths(id));
-            let (documents, info) =
-                match render::topic_documents(self.store, config, topic, self.created) {
-                    Ok((documents, info)) => (Ok(documents), info),
-                    Err(e) => (
-                        Err(e),
-                        FeedInfo {
-                            name: topic.feed.clone(),
-                            items: 0,
-                            updated: self.created,
-                        },
-                    ),
-                };
-            if documents.is_ok() {
-                self.record.feed_updated.push((id.clone(), info.updated));
-            }
-            self.target(Target::Feed(id.clone()), documents);
-            infos.push(info);
-        }
-        Ok(())
     }
 
     /// Tells the health feed when publishing starts failing (a document of a feed could not

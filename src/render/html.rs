@@ -184,22 +184,29 @@ pub fn feed_page(doc: &FeedDoc<'_>) -> Vec<u8> {
     }
     out.push_str("</p>\n<ol class=\"items\">\n");
     for item in &doc.items {
-        let _ = write!(
-            out,
-            "<li><a href=\"{page}\"{lang}>{title}</a><br><small>{date} · {category}",
-            page = attr(&config.url_for(&item_path(item))),
-            lang = lang_attr(item.title_language.as_ref().or(item.language.as_ref())),
-            title = text(&item.title),
-            date = date(item),
-            category = text(&doc.category_of(item)),
-        );
-        if let Some(link) = &item.link {
-            let _ = write!(out, " · <a href=\"{}\">source</a>", attr(link));
-        }
-        let _ = writeln!(out, "</small><br>{}</li>", text(&item.summary));
+        list_item(&mut out, config, item, &doc.category_of(item));
+        let _ = writeln!(out, "{}</li>", text(&item.summary));
     }
     out.push_str("</ol>\n</body>\n</html>\n");
     out.into_bytes()
+}
+
+/// The start of an item in a list of items: its title linking to its page, its date, its
+/// feed and source; the caller adds the text and closes the `<li>`.
+fn list_item(out: &mut String, config: &Config, item: &StoredItem, feed: &str) {
+    let _ = write!(
+        out,
+        "<li><a href=\"{page}\"{lang}>{title}</a><br><small>{date} · {feed}",
+        page = attr(&config.url_for(&item_path(item))),
+        lang = lang_attr(item.title_language.as_ref().or(item.language.as_ref())),
+        title = text(&item.title),
+        date = date(item),
+        feed = text(feed),
+    );
+    if let Some(link) = &item.link {
+        let _ = write!(out, " · <a href=\"{}\">source</a>", attr(link));
+    }
+    out.push_str("</small><br>");
 }
 
 fn lang_attr(lang: Option<&String>) -> String {
@@ -364,20 +371,8 @@ fn search_results(
         (page.page.max(1) - 1) * super::search::PAGE_ITEMS as u64 + 1
     );
     for item in &results.items {
-        let _ = write!(
-            out,
-            "<li><a href=\"{href}\"{lang}>{title}</a><br><small><time datetime=\"{datetime}\">{date}</time> · {feed}",
-            href = attr(&config.url_for(&item_path(item))),
-            lang = lang_attr(item.title_language.as_ref().or(item.language.as_ref())),
-            title = text(&item.title),
-            datetime = attr(&item.published.to_rfc3339()),
-            date = date(item),
-            feed = text(&classifier.feed_name(&item.feed).title),
-        );
-        if let Some(link) = &item.link {
-            let _ = write!(out, " · <a href=\"{}\">source</a>", attr(link));
-        }
-        out.push_str("</small><br><span class=\"snippet\">");
+        list_item(out, config, item, &classifier.feed_name(&item.feed).title);
+        out.push_str("<span class=\"snippet\">");
         let body = crate::text::markup_to_text(&item.content_html);
         for piece in snippet(&body, &stems) {
             if piece.marked {

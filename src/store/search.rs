@@ -210,7 +210,6 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
         ),
     };
     let by_key = fts.is_some();
-    let shift = |t: i64| if by_key { t << KEY_BITS } else { t };
     match fts {
         Some(fts) => filters.push(format!("item_search MATCH {}", arg(Value::Text(fts)))),
         None => {
@@ -222,6 +221,30 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
             }
         }
     }
+    filter_sql(query, tz, time, by_key, &mut filters, &mut arg);
+    let limit = arg(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
+    let offset = arg(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        if filters.is_empty() {
+            "1".to_string()
+        } else {
+            filters.join(" AND ")
+        }
+    );
+    (sql, args)
+}
+
+/// The filters of `query` (feeds, entities, languages, dates on `time`, a search key when
+/// `by_key`) as SQL conditions added to `filters`, their values given to `arg`.
+fn filter_sql(
+    query: &Query,
+    tz: Tz,
+    time: &str,
+    by_key: bool,
+    filters: &mut Vec<String>,
+    arg: &mut dyn FnMut(Value) -> String,
+) {
     let any_of =
         |column: &str, op: &str, values: &[String], arg: &mut dyn FnMut(Value) -> String| {
             let alternatives: Vec<String> = values
@@ -236,9 +259,10 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
         ("language", "=", &query.languages),
     ] {
         if !values.is_empty() {
-            filters.push(any_of(column, op, values, &mut arg));
+            filters.push(any_of(column, op, values, arg));
         }
     }
+    let shift = |t: i64| if by_key { t << KEY_BITS } else { t };
     let midnight = |day: NaiveDate| {
         tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
             .earliest()
@@ -255,15 +279,4 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
         let at = shift(midnight(before).max(0));
         filters.push(format!("{time} < {}", arg(Value::Integer(at))));
     }
-    let limit = arg(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
-    let offset = arg(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        if filters.is_empty() {
-            "1".to_string()
-        } else {
-            filters.join(" AND ")
-        }
-    );
-    (sql, args)
 }
