@@ -31,6 +31,16 @@ pub fn markup_to_text(html: &str) -> String {
     clean(&html_escape::decode_html_entities(&stripped))
 }
 
+/// The text of an HTML fragment with its blocks (paragraphs, list items, line breaks) kept
+/// apart by a space, whitespace collapsed: what a snippet quotes.
+pub fn block_text(html: &str) -> String {
+    let spaced = html
+        .replace("</p>", "</p> ")
+        .replace("</li>", "</li> ")
+        .replace("<br>", "<br> ");
+    collapse_whitespace(&markup_to_text(&spaced))
+}
+
 /// Text as a reader should see it: tags a scraper left in reduced to their text (with
 /// entities decoded), U+FFFD (the mark of bytes that were not UTF-8) dropped, whitespace
 /// collapsed.
@@ -165,6 +175,16 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_text_keeps_paragraphs_apart() {
+        assert_eq!(
+            block_text(
+                "<p>The end.</p><p>During the <b>meeting</b>:</p><ul><li>one</li><li>two</li></ul>"
+            ),
+            "The end. During the meeting: one two"
+        );
+    }
 
     #[test]
     fn readable_text_keeps_words_and_drops_markup_and_broken_bytes() {

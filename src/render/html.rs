@@ -373,7 +373,7 @@ fn search_results(
     for item in &results.items {
         list_item(out, config, item, &classifier.feed_name(&item.feed).title);
         out.push_str("<span class=\"snippet\">");
-        let body = crate::text::markup_to_text(&item.content_html);
+        let body = crate::text::block_text(&item.content_html);
         for piece in snippet(&body, &stems) {
             if piece.marked {
                 let _ = write!(out, "<mark>{}</mark>", text(&piece.text));
