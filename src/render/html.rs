@@ -368,7 +368,7 @@ fn search_results(
     let _ = writeln!(
         out,
         "<ol class=\"items\" start=\"{}\">",
-        (page.page.max(1) - 1) * super::search::PAGE_ITEMS as u64 + 1
+        (page.page.max(1) - 1) * super::SEARCH_PAGE_ITEMS as u64 + 1
     );
     for item in &results.items {
         list_item(out, config, item, &classifier.feed_name(&item.feed).title);
@@ -399,7 +399,7 @@ fn search_results(
             attr(&link(page.page - 1))
         ));
     }
-    if results.more && page.page < super::search::MAX_PAGE {
+    if results.more && page.page < super::SEARCH_MAX_PAGE {
         pages.push(format!(
             "<a rel=\"next\" href=\"{}\">Older →</a>",
             attr(&link(page.page + 1))

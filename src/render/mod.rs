@@ -89,6 +89,12 @@ pub struct FeedInfo {
     pub updated: DateTime<FixedOffset>,
 }
 
+/// Results on one search page.
+pub const SEARCH_PAGE_ITEMS: usize = 20;
+
+/// The last search page there is (results deeper than this are not shown).
+pub const SEARCH_MAX_PAGE: u64 = 50;
+
 /// Items per RFC 5005 archive page.
 pub const ARCHIVE_PAGE_ITEMS: u64 = 100;
 

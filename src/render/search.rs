@@ -5,19 +5,13 @@
 use std::time::Duration;
 
 use super::{
-    ATOM_TYPE, Document, Edition, FeedDoc, HTML_TYPE, JSON_TYPE, RSS_TYPE, RenderError, atom, html,
-    json, newest, rss,
+    ATOM_TYPE, Document, Edition, FeedDoc, HTML_TYPE, JSON_TYPE, RSS_TYPE, RenderError,
+    SEARCH_MAX_PAGE, SEARCH_PAGE_ITEMS, atom, html, json, newest, rss,
 };
 use crate::classify::Classifier;
 use crate::config::{Config, FeedName};
 use crate::search::Query;
 use crate::store::{SearchError, Store};
-
-/// Results on one search page.
-pub const PAGE_ITEMS: usize = 20;
-
-/// The last search page there is (results deeper than this are not shown).
-pub const MAX_PAGE: u64 = 50;
 
 /// How long one query may run.
 pub const BUDGET: Duration = Duration::from_secs(2);
@@ -96,8 +90,8 @@ pub fn document(
 ) -> Result<Document, SearchFailure> {
     let (offset, limit) = match search.format {
         Format::Html => {
-            let page = usize::try_from(search.page.clamp(1, MAX_PAGE)).unwrap_or(1);
-            ((page - 1) * PAGE_ITEMS, PAGE_ITEMS)
+            let page = usize::try_from(search.page.clamp(1, SEARCH_MAX_PAGE)).unwrap_or(1);
+            ((page - 1) * SEARCH_PAGE_ITEMS, SEARCH_PAGE_ITEMS)
         }
         _ => (0, config.max_items),
     };

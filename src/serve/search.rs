@@ -9,9 +9,9 @@ use http::{HeaderValue, Method, Request, StatusCode, header};
 
 use super::error::{self, with_body};
 use super::{Answer, Pages, Response};
-use crate::render::HTML_TYPE;
 use crate::render::html::{SearchPage, search_page};
-use crate::render::search::{Format, MAX_PAGE, Search};
+use crate::render::search::{Format, Search};
+use crate::render::{HTML_TYPE, SEARCH_MAX_PAGE as MAX_PAGE};
 use crate::search::Query;
 
 /// What a search request asks for.
