@@ -212,9 +212,9 @@ fn check_state(sandbox: &Sandbox) -> (Vec<Option<usize>>, i64) {
 
 #[test]
 fn kill_9_at_any_moment_leaves_consistent_state_and_loses_nothing() {
-    // Version `v` of the dump retitles every item and adds 100 new ones; 12,000 items make a
+    // Version `v` of the dump retitles every item and adds 100 new ones; 6,000 items make a
     // run long enough to be killed between two checkpoints.
-    let size = |version: usize| 12_000 + 100 * version;
+    let size = |version: usize| 6_000 + 100 * version;
     let (sandbox, addr) = serve_sandbox(&["seed.txt"]);
     let dump = sandbox.path("config/dumps/big.txt");
     let whole = |version: usize| {
@@ -299,7 +299,7 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
     let dump = sandbox.path("config/dumps/big.txt");
     let log = sandbox.path("term.log");
     // How long a first build of new work takes, up to serving.
-    synthetic_dump(&dump, 12_000, 0);
+    synthetic_dump(&dump, 6_000, 0);
     let started = Instant::now();
     let mut child = spawn(&sandbox, "serve", &log);
     assert!(wait_until(Duration::from_secs(120), || http_get(
@@ -311,7 +311,7 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     // Stopped early in the ingest, late in it, while publishing and compressing, just after.
     for (round, fraction) in [0.1, 0.4, 0.7, 0.9, 1.05].into_iter().enumerate() {
-        synthetic_dump(&dump, 12_000, round + 1);
+        synthetic_dump(&dump, 6_000, round + 1);
         let mut child = spawn(&sandbox, "serve", &log);
         std::thread::sleep(ready.mul_f64(fraction));
         signal(&child, "TERM");
@@ -322,7 +322,7 @@ fn sigterm_at_any_moment_of_the_first_build_exits_within_5_seconds() {
         );
         assert_eq!(status.code(), Some(0), "round {round}");
         let (versions, _) = check_state(&sandbox);
-        assert_eq!(versions.len(), 12_000);
+        assert_eq!(versions.len(), 6_000);
     }
     // The next start goes on from the last checkpoint and ends with everything.
     let mut child = spawn(&sandbox, "serve", &log);
