@@ -80,6 +80,14 @@ impl<'a> Ingest<'a> {
         merge_failure(&mut self.failure, SourceFailure::new(error, None));
     }
 
+    /// `file` could not be read: the source's failure, the other files still read.
+    fn unreadable(&mut self, file: &InputFile, error: std::io::Error) {
+        self.fail(SourceError::Read {
+            path: file.path.clone(),
+            error,
+        });
+    }
+
     /// Reads `files` into the store. A file that cannot be read or parsed is reported (the
     /// source's failure) and skipped; the others are still ingested.
     fn files(&mut self, store: &mut Store, files: &[InputFile]) -> Result<(), Interrupted> {
@@ -113,10 +121,7 @@ impl<'a> Ingest<'a> {
         let state = match file_state(&file.path) {
             Ok(state) => state,
             Err(error) => {
-                self.fail(SourceError::Read {
-                    path: file.path.clone(),
-                    error,
-                });
+                self.unreadable(file, error);
                 return Ok(());
             }
         };
@@ -179,10 +184,7 @@ impl<'a> Ingest<'a> {
         let mut reads = match source::DumpFile::open(&file.path, self.config, self.now) {
             Ok(reads) => reads,
             Err(error) => {
-                self.fail(SourceError::Read {
-                    path: file.path.clone(),
-                    error,
-                });
+                self.unreadable(file, error);
                 return Ok(None);
             }
         };
@@ -214,10 +216,7 @@ impl<'a> Ingest<'a> {
         let bytes = match std::fs::read(&file.path) {
             Ok(bytes) => bytes,
             Err(error) => {
-                self.fail(SourceError::Read {
-                    path: file.path.clone(),
-                    error,
-                });
+                self.unreadable(file, error);
                 return Ok(None);
             }
         };
