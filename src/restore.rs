@@ -351,6 +351,11 @@ fn lists(paragraph: &str, bullets: &[&str], blocks: &mut Vec<Block>) {
     let mut marks = Vec::new();
     let mut i = 0;
     while i < paragraph.len() {
+        // Markers are digits (keycaps) or not ASCII at all.
+        if paragraph.as_bytes()[i].is_ascii() && !paragraph.as_bytes()[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
         let rest = &paragraph[i..];
         if let Some(len) = keycap(rest) {
             marks.push((i, i + len, true));

@@ -20,17 +20,29 @@ static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 
 /// The folded words of `text`, in order.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    raw_words(text).map(fold)
+}
+
+/// The words of `text` as written.
+fn raw_words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
-        .map(fold)
 }
 
 /// `word` in lower case, with `ё` as `е`.
 pub fn fold(word: &str) -> String {
-    word.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect()
+    let mut folded = String::with_capacity(word.len());
+    fold_into(word, &mut folded);
+    folded
+}
+
+/// Appends `word` folded to `out`.
+fn fold_into(word: &str, out: &mut String) {
+    out.extend(
+        word.chars()
+            .flat_map(char::to_lowercase)
+            .map(|c| if c == 'ё' { 'е' } else { c }),
+    );
 }
 
 /// The stem of a folded word: Russian rules for Cyrillic, English for Latin, else the word.
@@ -55,21 +67,23 @@ pub fn index_text(text: &str) -> String {
     }
     STEMS.with_borrow_mut(|stems| {
         let mut out = String::with_capacity(text.len());
-        for word in words(text) {
+        let mut word = String::new();
+        for raw in raw_words(text) {
             if !out.is_empty() {
                 out.push(' ');
             }
-            match stems.get(&word) {
-                Some(stemmed) => out.push_str(stemmed),
-                None => {
-                    let stemmed = stem(&word);
-                    out.push_str(&stemmed);
-                    if stems.len() >= REMEMBERED_STEMS {
-                        stems.clear();
-                    }
-                    stems.insert(word, stemmed);
-                }
+            word.clear();
+            fold_into(raw, &mut word);
+            if let Some(stemmed) = stems.get(word.as_str()) {
+                out.push_str(stemmed);
+                continue;
             }
+            let stemmed = stem(&word);
+            out.push_str(&stemmed);
+            if stems.len() >= REMEMBERED_STEMS {
+                stems.clear();
+            }
+            stems.insert(word.clone(), stemmed);
         }
         out
     })

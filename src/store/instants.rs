@@ -3,7 +3,7 @@
 //! order.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime};
-use rusqlite::OptionalExtension;
+use std::cmp::Reverse;
 
 use super::{Batch, StoreError};
 
@@ -31,38 +31,45 @@ impl Batch<'_> {
             None => (midnight + 5 * 3600 - 1, middle),
         };
         let number = i64::from(day.num_days_from_ce());
-        let first = |sql: &str, args: &[&dyn rusqlite::ToSql]| {
-            self.conn
-                .prepare_cached(sql)
-                .and_then(|mut s| {
-                    s.query_row(args, |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-                    })
-                    .optional()
-                })
-                .map_err(|e| self.err(e))
-        };
-        // The neighbours: the item just above (later) and just below (earlier) in feed order.
+        // The day's items: (instant, news id, row id); a few dozen at most on gov.kz.
+        let items = self
+            .conn
+            .prepare_cached("SELECT published_ts, news_id, id FROM item WHERE day = ?1")
+            .and_then(|mut s| {
+                s.query_map([number], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.err(e))?;
+        let neighbour = |found: Option<&(i64, Option<i64>, i64)>| found.map(|&(t, n, _)| (t, n));
+        // The neighbours: the item just above (later) and just below (earlier) in feed order,
+        // which is news id descending, then row id ascending, items without a news id last.
         let (above, below) = match news_id {
             Some(id) => (
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1 AND news_id >= ?2
-                     ORDER BY news_id ASC, id DESC LIMIT 1",
-                    &[&number, &id],
-                )?,
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1
-                         AND (news_id < ?2 OR news_id IS NULL)
-                     ORDER BY news_id IS NULL, news_id DESC, id ASC LIMIT 1",
-                    &[&number, &id],
-                )?,
+                neighbour(
+                    items
+                        .iter()
+                        .filter(|(_, n, _)| n.is_some_and(|n| n >= id))
+                        .min_by_key(|&&(_, n, row)| (n, Reverse(row))),
+                ),
+                neighbour(
+                    items
+                        .iter()
+                        .filter(|(_, n, _)| n.is_none_or(|n| n < id))
+                        .min_by_key(|&&(_, n, row)| (n.is_none(), n.map(Reverse), row)),
+                ),
             ),
             None => (
-                first(
-                    "SELECT published_ts, news_id FROM item WHERE day = ?1
-                     ORDER BY news_id IS NULL DESC, news_id ASC, id DESC LIMIT 1",
-                    &[&number],
-                )?,
+                neighbour(
+                    items
+                        .iter()
+                        .min_by_key(|&&(_, n, row)| (n.is_some(), n, Reverse(row))),
+                ),
                 None,
             ),
         };

@@ -308,16 +308,11 @@ impl Batch<'_> {
                 (":search_key", &search_key),
             ],
         )
-        .and_then(|_| {
-            super::search::index(
-                self.conn,
-                search_key,
-                &item.title,
-                &item.content_html,
-                false,
-            )
-        })
         .map_err(|e| self.err(e))?;
+        self.index.add(search_key, &item.title, &item.content_html);
+        if self.index.is_full() {
+            self.index.write(self.conn).map_err(|e| self.err(e))?;
+        }
         Ok(Outcome::New {
             published: published_ts,
         })
@@ -359,7 +354,15 @@ impl Batch<'_> {
              WHERE id = :id",
             &[(":updated", &updated), (":id", &id)],
         )
-        .and_then(|_| super::search::reindex(self.conn, id, &item.title, &item.content_html))
+        .and_then(|_| {
+            super::search::reindex(
+                self.conn,
+                &mut self.index,
+                id,
+                &item.title,
+                &item.content_html,
+            )
+        })
         .map_err(|e| self.err(e))?;
         if previous_feed != row.feed {
             // The item left one feed for another: both feeds' archive pages change.

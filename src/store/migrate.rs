@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_day_instants.sql"),
     include_str!("migrations/0012_reader_version.sql"),
     include_str!("migrations/0013_search.sql"),
+    include_str!("migrations/0014_day_instants_covered.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -245,6 +245,7 @@ impl Store {
             path: &self.path,
             open: true,
             last_edit: &mut self.last_edit,
+            index: search::Pending::default(),
         })
     }
 }
@@ -270,6 +271,8 @@ pub struct Batch<'a> {
     open: bool,
     /// The last `updated` time given to an edited item, microseconds: each edit gets its own.
     last_edit: &'a mut i64,
+    /// Index rows written when the batch commits.
+    index: search::Pending,
 }
 
 impl Drop for Batch<'_> {
@@ -297,10 +300,13 @@ impl Batch<'_> {
     /// Commits the open transaction; if that fails (a full disk), rolls it back.
     fn finish(&mut self) -> Result<(), StoreError> {
         self.open = false;
-        self.conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.err(e)
-        })
+        self.index
+            .write(self.conn)
+            .and_then(|()| self.conn.execute_batch("COMMIT"))
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.err(e)
+            })
     }
 
     /// Makes the batch durable.

@@ -2,6 +2,7 @@
 //! the same transaction, and searched newest first under a query's filters, within a time
 //! budget.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
@@ -37,27 +38,52 @@ pub(super) fn free_key(conn: &Connection, published_ts: i64, key: &str) -> rusql
     Ok(search_key)
 }
 
-/// Writes the index row under `search_key`, replacing its earlier one when `replace`.
-pub(super) fn index(
-    conn: &Connection,
-    search_key: i64,
-    title: &str,
-    content_html: &str,
-    replace: bool,
-) -> rusqlite::Result<()> {
-    let text = format!("{title}\n{}", crate::text::markup_to_text(content_html));
-    if replace {
-        conn.prepare_cached("DELETE FROM item_search WHERE rowid = ?1")?
-            .execute([search_key])?;
-    }
-    conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?
-        .execute(params![search_key, index_text(&text)])?;
-    Ok(())
+/// Index rows waiting to be written. FTS5 writes its pending terms out as a new segment
+/// whenever another statement opens a savepoint or a row comes in below the last one, which
+/// item by item would be once per item; so a batch's rows wait here and are written together,
+/// in key order, before it commits (the same transaction: the index never disagrees with the
+/// items).
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    rows: BTreeMap<i64, String>,
+    bytes: usize,
 }
 
-/// Indexes item `id` again (its content changed), under its search key.
+impl Pending {
+    /// Bytes of words held before they are written out mid-batch.
+    const LIMIT: usize = 16 << 20;
+
+    /// Queues the index row of an item under `search_key` (replacing one queued before).
+    pub(super) fn add(&mut self, search_key: i64, title: &str, content_html: &str) {
+        let text = format!("{title}\n{}", crate::text::markup_to_text(content_html));
+        let words = index_text(&text);
+        self.bytes += words.len();
+        if let Some(old) = self.rows.insert(search_key, words) {
+            self.bytes -= old.len();
+        }
+    }
+
+    /// Whether enough is queued to write it out now.
+    pub(super) fn is_full(&self) -> bool {
+        self.bytes >= Self::LIMIT
+    }
+
+    /// Writes the queued rows into the index.
+    pub(super) fn write(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut insert =
+            conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?;
+        self.bytes = 0;
+        for (search_key, words) in std::mem::take(&mut self.rows) {
+            insert.execute(params![search_key, words])?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes item `id`'s index row (its content changed) and queues the new one.
 pub(super) fn reindex(
     conn: &Connection,
+    pending: &mut Pending,
     id: i64,
     title: &str,
     content_html: &str,
@@ -65,28 +91,40 @@ pub(super) fn reindex(
     let search_key: i64 = conn
         .prepare_cached("SELECT search_key FROM item WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?;
-    index(conn, search_key, title, content_html, true)
+    conn.prepare_cached("DELETE FROM item_search WHERE rowid = ?1")?
+        .execute([search_key])?;
+    pending.add(search_key, title, content_html);
+    Ok(())
 }
 
-/// Gives every item its search key and indexes it (the upgrade that brings the index).
+/// Gives every item its search key and indexes it (the upgrade that brings the index), in
+/// key order.
 pub(super) fn index_all(conn: &Connection) -> rusqlite::Result<()> {
-    let mut select =
-        conn.prepare("SELECT id, key, published_ts, title, content_html FROM item ORDER BY id")?;
-    let mut set = conn.prepare("UPDATE item SET search_key = ?1 WHERE id = ?2")?;
-    let mut rows = select.query([])?;
-    while let Some(row) = rows.next()? {
-        let (id, key, published_ts): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let search_key = free_key(conn, published_ts, &key)?;
-        set.execute([search_key, id])?;
-        index(
-            conn,
-            search_key,
-            &row.get::<_, String>(3)?,
-            &row.get::<_, String>(4)?,
-            false,
-        )?;
+    {
+        let mut select = conn.prepare("SELECT id, key, published_ts FROM item ORDER BY id")?;
+        let mut set = conn.prepare("UPDATE item SET search_key = ?1 WHERE id = ?2")?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, key, published_ts): (i64, String, i64) =
+                (row.get(0)?, row.get(1)?, row.get(2)?);
+            set.execute([free_key(conn, published_ts, &key)?, id])?;
+        }
     }
-    Ok(())
+    let mut select =
+        conn.prepare("SELECT search_key, title, content_html FROM item ORDER BY search_key")?;
+    let mut rows = select.query([])?;
+    let mut pending = Pending::default();
+    while let Some(row) = rows.next()? {
+        pending.add(
+            row.get(0)?,
+            &row.get::<_, String>(1)?,
+            &row.get::<_, String>(2)?,
+        );
+        if pending.is_full() {
+            pending.write(conn)?;
+        }
+    }
+    pending.write(conn)
 }
 
 /// One page of results.
