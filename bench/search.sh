@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Search benchmark, in one run on N synthetic items (default 1,000,000; N=... to change):
 #   1. cold `build` (items and their full-text index): wall time, store size;
-#   2. the index alone: the same store with the index dropped, indexed again by the upgrade
-#      that brings it (migration 13) -> index build cost as a fraction of the build without
-#      it; index size (dbstat) as a fraction of the store without it;
+#   2. the index alone: the same store with the index dropped, indexed again by the upgrades
+#      that bring it (migrations 13-15: search keys, the day index rebuilt, the index in one
+#      pass) -> index build cost as a fraction of the build without it; index size (dbstat) as a fraction of the store without it;
 #   3. `govfeeds serve` on that store: p50/p95 of the search page and of the Atom query feed,
 #      for one-word, two-word, phrase and filtered queries, cold (the first answer of each
 #      query) and repeated polls sending the ETag back (304s) — bench/search_client.py;

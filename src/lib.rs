@@ -41,7 +41,8 @@
 //!   answers that are not documents; a new endpoint: `serve/mod.rs` (`respond`);
 //! - a new table or query: a file of [`store`] for its family, a migration in
 //!   `store/migrations/`;
-//! - a new search filter: `search/query.rs` (parsing) and `store/search.rs` (its SQL).
+//! - a new search filter: `search/query.rs` (parsing and its field token), `store/search.rs`
+//!   (its SQL) and `store/indexing.rs` (the token in each index row).
 
 pub mod body;
 pub mod classify;

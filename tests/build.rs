@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use chrono::{DateTime, FixedOffset, Utc};
 use common::Sandbox;
 use govfeeds::pipeline;
-use govfeeds::store::DB_FILE;
+use govfeeds::search::Query;
+use govfeeds::store::{DB_FILE, Store};
 
 const MADRID: &str = "https://www.gov.kz/memleket/entities/mfa-madrid/press/news/details/1158782";
 
@@ -448,6 +449,18 @@ fn remapping_a_slug_moves_items_without_touching_guids() {
     );
     assert_eq!(sandbox.feed("internal", "rss").entries.len(), 1);
     assert!(!sandbox.feed_path("ps", "rss").exists());
+    // Search finds the item under its new feed, and no longer under the old one.
+    let store = Store::open_reader(&sandbox.path("var/state")).unwrap();
+    let found = |q: &str| {
+        let query = Query::parse(q).unwrap();
+        store
+            .search(&query, chrono_tz::UTC, 0, 10)
+            .unwrap()
+            .items
+            .len()
+    };
+    assert_eq!(found("penal colony feed:internal"), 1);
+    assert_eq!(found("penal colony feed:ps"), 0);
     let guids_after: Vec<String> = sandbox
         .feed("all", "atom")
         .entries

@@ -89,6 +89,13 @@ async fn phrases_or_exclusions_and_filters() {
         ("after:2026-02-12", &["3003", "3006", "3007"]),
         ("before:2026-02-01", &["3005"]),
         ("visa after:2026-02-10 before:2026-02-13", &["3003"]),
+        // Words with filters (FTS5 narrows by the filters' field tokens, SQL decides).
+        ("визы entity:mfa-*", &["3001"]),
+        ("визы entity:mfa", &[]),
+        ("visa entity:m?i", &["3003"]),
+        ("visa OR визы lang:ru", &["3001"]),
+        ("visa feed:mfa lang:en", &["3004"]),
+        ("visa feed:mfa lang:ru", &[]),
     ] {
         assert_eq!(ids(&daemon, q).await, set(expected), "{q}");
     }

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::words::{stem, words};
+use super::words::{field_token, stem, words};
 use crate::feed_id::is_feed_id;
 
 /// Longest query accepted, in bytes.
@@ -256,10 +256,50 @@ impl Query {
             return None;
         }
         let positive = groups.join(" AND ");
-        Some(match self.fts_excluded() {
+        let words = match self.fts_excluded() {
             Some(excluded) => format!("({positive}) NOT ({excluded})"),
             None => positive,
+        };
+        Some(match self.fts_fields() {
+            Some(fields) => format!("({words}) AND {fields}"),
+            None => words,
         })
+    }
+
+    /// The field tokens ([`field_token`]) an item the filters select must carry, in FTS5's
+    /// syntax: a feed or language exactly, an entity pattern by the part before its first
+    /// wildcard (no token when a pattern starts with one).
+    fn fts_fields(&self) -> Option<String> {
+        let any = |tokens: Vec<String>| match tokens.len() {
+            0 => None,
+            1 => tokens.into_iter().next(),
+            _ => Some(format!("({})", tokens.join(" OR "))),
+        };
+        let exact = |field: &str, values: &[String]| {
+            any(values
+                .iter()
+                .map(|v| format!("\"{}\"", field_token(field, v)))
+                .collect())
+        };
+        let entities = self
+            .entities
+            .iter()
+            .map(|pattern| match pattern.find(['*', '?']) {
+                None => Some(format!("\"{}\"", field_token("entity", pattern))),
+                Some(0) => None,
+                Some(i) => Some(format!("\"{}\"*", field_token("entity", &pattern[..i]))),
+            })
+            .collect::<Option<Vec<String>>>()
+            .and_then(any);
+        let fields: Vec<String> = [
+            exact("feed", &self.feeds),
+            entities,
+            exact("lang", &self.languages),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!fields.is_empty()).then(|| fields.join(" AND "))
     }
 
     /// What must not match, in FTS5's syntax.
@@ -386,6 +426,29 @@ mod tests {
         assert_eq!(fts("visa -Schengen"), "(\"visa\"*) NOT (\"schengen\"*)");
         assert_eq!(fts("COVID-19"), "\"covid 19\"");
         assert_eq!(fts("in"), "\"in\"");
+    }
+
+    #[test]
+    fn filters_add_field_tokens_a_wildcard_first_adds_none() {
+        let token = |field: &str, value: &str| format!("\"{}\"", field_token(field, value));
+        assert_eq!(
+            fts("visa feed:mfa feed:mti lang:ru"),
+            format!(
+                "(\"visa\"*) AND ({} OR {}) AND {}",
+                token("feed", "mfa"),
+                token("feed", "mti"),
+                token("lang", "ru")
+            )
+        );
+        assert_eq!(
+            fts("visa entity:mfa-* entity:kgd"),
+            format!(
+                "(\"visa\"*) AND ({}* OR {})",
+                token("entity", "mfa-"),
+                token("entity", "kgd")
+            )
+        );
+        assert_eq!(fts("visa entity:*-madrid entity:kgd"), "\"visa\"*");
     }
 
     #[test]

@@ -89,6 +89,14 @@ pub fn index_text(text: &str) -> String {
     })
 }
 
+/// The token an item's index row carries for one of its fields (`feed`, `entity`, `lang`):
+/// the field's name and the value in hex, a word no text makes in practice. Searches with
+/// filters look for these too, so that FTS5 skips what the filters would reject; the
+/// filters themselves still decide (a text that did make one is only one more candidate).
+pub fn field_token(field: &str, value: &str) -> String {
+    format!("zz{field}x{}", crate::text::hex(value.as_bytes()))
+}
+
 fn is_cyrillic(c: char) -> bool {
     matches!(c, '\u{0400}'..='\u{052F}' | '\u{1C80}'..='\u{1C8F}' | '\u{2DE0}'..='\u{2DFF}' | '\u{A640}'..='\u{A69F}')
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, FixedOffset};
 use rusqlite::{OptionalExtension, ToSql, params};
 use sha2::{Digest, Sha256};
 
+use super::indexing::{self, Indexed};
 use super::{Batch, StoreError};
 use crate::identity;
 use crate::item::Item;
@@ -76,6 +77,17 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// What the item's index row is made of.
+    fn indexed(&self) -> Indexed {
+        Indexed {
+            title: self.item.title.clone(),
+            content_html: self.item.content_html.clone(),
+            feed: self.feed.to_string(),
+            entity: self.item.entity.clone(),
+            language: self.item.language.clone(),
+        }
+    }
+
     /// Runs `sql` with the named parameters of the columns an insert and an update both
     /// write, and `extra` for the rest.
     fn execute(
@@ -284,7 +296,7 @@ impl Batch<'_> {
         let published = published.to_rfc3339();
         let page = identity::page_name(&item.key);
         let search_key =
-            super::search::free_key(self.conn, published_ts, &item.key).map_err(|e| self.err(e))?;
+            indexing::free_key(self.conn, published_ts, &item.key).map_err(|e| self.err(e))?;
         row.execute(
             self.conn,
             "INSERT INTO item (key, guid, guid_is_permalink, page, day, published, published_ts,
@@ -309,7 +321,7 @@ impl Batch<'_> {
             ],
         )
         .map_err(|e| self.err(e))?;
-        self.index.add(search_key, &item.title, &item.content_html);
+        self.index.add(search_key, row.indexed());
         if self.index.is_full() {
             self.index.write(self.conn).map_err(|e| self.err(e))?;
         }
@@ -354,15 +366,7 @@ impl Batch<'_> {
              WHERE id = :id",
             &[(":updated", &updated), (":id", &id)],
         )
-        .and_then(|_| {
-            super::search::reindex(
-                self.conn,
-                &mut self.index,
-                id,
-                &item.title,
-                &item.content_html,
-            )
-        })
+        .and_then(|_| indexing::reindex(self.conn, &mut self.index, id, row.indexed()))
         .map_err(|e| self.err(e))?;
         if previous_feed != row.feed {
             // The item left one feed for another: both feeds' archive pages change.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_reader_version.sql"),
     include_str!("migrations/0013_search.sql"),
     include_str!("migrations/0014_day_instants_covered.sql"),
+    include_str!("migrations/0015_search_fields.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -36,7 +37,10 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             repair_dates(&tx)?;
         }
         if i == SEARCH_VERSION {
-            super::search::index_all(&tx)?;
+            super::indexing::assign_keys(&tx)?;
+        }
+        if i == SEARCH_FIELDS_VERSION {
+            super::indexing::index_all(&tx)?;
         }
         tx.pragma_update(None, "user_version", i)?;
         tx.commit()?;
@@ -59,8 +63,12 @@ fn name_pages(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The schema version that brings the full-text index: every item stored before is indexed.
+/// The schema version that brings the full-text index: every item stored before gets its
+/// search key (and is indexed by [`SEARCH_FIELDS_VERSION`]).
 const SEARCH_VERSION: i64 = 13;
+
+/// The schema version whose index rows carry the items' fields: the index is built anew.
+const SEARCH_FIELDS_VERSION: i64 = 15;
 
 /// The schema version that repairs dates outside the plausible range.
 const DATE_REPAIR_VERSION: i64 = 9;

@@ -14,6 +14,7 @@ use rusqlite::Connection;
 
 mod archive;
 mod health;
+mod indexing;
 mod instants;
 mod integrity;
 mod items;
@@ -245,7 +246,7 @@ impl Store {
             path: &self.path,
             open: true,
             last_edit: &mut self.last_edit,
-            index: search::Pending::default(),
+            index: indexing::Pending::default(),
         })
     }
 }
@@ -272,7 +273,7 @@ pub struct Batch<'a> {
     /// The last `updated` time given to an edited item, microseconds: each edit gets its own.
     last_edit: &'a mut i64,
     /// Index rows written when the batch commits.
-    index: search::Pending,
+    index: indexing::Pending,
 }
 
 impl Drop for Batch<'_> {

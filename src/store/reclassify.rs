@@ -4,6 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::indexing::{self, Indexed};
 use super::{Changes, FeedChange, Store, StoreError, Target, published};
 use crate::classify::Classifier;
 
@@ -28,9 +29,13 @@ impl Store {
         let err = |source| StoreError::sqlite(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
         let mut moved = 0;
+        let mut index = indexing::Pending::default();
         {
             let mut select = tx
-                .prepare("SELECT id, entity, title, content_html, feed FROM item WHERE pinned_feed IS NULL")
+                .prepare(
+                    "SELECT id, entity, title, content_html, feed, language FROM item
+                     WHERE pinned_feed IS NULL",
+                )
                 .map_err(err)?;
             let mut update = tx
                 .prepare("UPDATE item SET feed = ?1 WHERE id = ?2")
@@ -45,9 +50,22 @@ impl Store {
                 let new_feed = classifier.feed_for(entity.as_deref(), &title, &body);
                 if new_feed != feed {
                     update.execute(params![new_feed, id]).map_err(err)?;
+                    let indexed = Indexed {
+                        title,
+                        content_html: body,
+                        feed: new_feed,
+                        entity,
+                        language: row.get(5).map_err(err)?,
+                    };
+                    indexing::reindex(&tx, &mut index, id, indexed).map_err(err)?;
+                    if index.is_full() {
+                        index.write(&tx).map_err(err)?;
+                    }
                     moved += 1;
                 }
             }
+            // The index rows name the feed.
+            index.write(&tx).map_err(err)?;
         }
         if moved > 0 {
             // Items changed feeds, so the feeds' archive pages hold other items now, and every

@@ -1,131 +1,16 @@
-//! The full-text index (`item_search`, FTS5 in the same database): written with the item in
-//! the same transaction, and searched newest first under a query's filters, within a time
-//! budget.
+//! Searching the full-text index (`item_search`, written by `indexing`): newest first under
+//! a query's filters, within a time budget.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use rusqlite::types::Value;
-use rusqlite::{Connection, params};
-use sha2::{Digest, Sha256};
 
+use super::indexing::KEY_BITS;
 use super::queries::{ITEM_COLUMNS, StoredItem, row_to_item};
 use super::{Store, StoreError};
 use crate::search::Query;
-use crate::search::words::index_text;
-
-/// Bits of a search key below the publication second.
-const KEY_BITS: u32 = 22;
-
-/// The search key of an item published at `published_ts` with identity key `key`: the second,
-/// then bits of the key's digest (so ties are in a fixed order).
-fn search_key(published_ts: i64, key: &str) -> i64 {
-    let second = published_ts.clamp(0, (1 << 40) - 1);
-    let digest = Sha256::digest(key.as_bytes());
-    let low = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    (second << KEY_BITS) | (i64::from(low) & ((1 << KEY_BITS) - 1))
-}
-
-/// The search key for a new item: [`search_key`], or the next lower one not taken.
-pub(super) fn free_key(conn: &Connection, published_ts: i64, key: &str) -> rusqlite::Result<i64> {
-    let mut search_key = search_key(published_ts, key);
-    let mut taken = conn.prepare_cached("SELECT 1 FROM item WHERE search_key = ?1")?;
-    while taken.exists([search_key])? {
-        search_key -= 1;
-    }
-    Ok(search_key)
-}
-
-/// Index rows waiting to be written. FTS5 writes its pending terms out as a new segment
-/// whenever another statement opens a savepoint or a row comes in below the last one, which
-/// item by item would be once per item; so a batch's rows wait here and are written together,
-/// in key order, before it commits (the same transaction: the index never disagrees with the
-/// items).
-#[derive(Debug, Default)]
-pub(super) struct Pending {
-    rows: BTreeMap<i64, String>,
-    bytes: usize,
-}
-
-impl Pending {
-    /// Bytes of words held before they are written out mid-batch.
-    const LIMIT: usize = 16 << 20;
-
-    /// Queues the index row of an item under `search_key` (replacing one queued before).
-    pub(super) fn add(&mut self, search_key: i64, title: &str, content_html: &str) {
-        let text = format!("{title}\n{}", crate::text::markup_to_text(content_html));
-        let words = index_text(&text);
-        self.bytes += words.len();
-        if let Some(old) = self.rows.insert(search_key, words) {
-            self.bytes -= old.len();
-        }
-    }
-
-    /// Whether enough is queued to write it out now.
-    pub(super) fn is_full(&self) -> bool {
-        self.bytes >= Self::LIMIT
-    }
-
-    /// Writes the queued rows into the index.
-    pub(super) fn write(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut insert =
-            conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?;
-        self.bytes = 0;
-        for (search_key, words) in std::mem::take(&mut self.rows) {
-            insert.execute(params![search_key, words])?;
-        }
-        Ok(())
-    }
-}
-
-/// Removes item `id`'s index row (its content changed) and queues the new one.
-pub(super) fn reindex(
-    conn: &Connection,
-    pending: &mut Pending,
-    id: i64,
-    title: &str,
-    content_html: &str,
-) -> rusqlite::Result<()> {
-    let search_key: i64 = conn
-        .prepare_cached("SELECT search_key FROM item WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
-    conn.prepare_cached("DELETE FROM item_search WHERE rowid = ?1")?
-        .execute([search_key])?;
-    pending.add(search_key, title, content_html);
-    Ok(())
-}
-
-/// Gives every item its search key and indexes it (the upgrade that brings the index), in
-/// key order.
-pub(super) fn index_all(conn: &Connection) -> rusqlite::Result<()> {
-    {
-        let mut select = conn.prepare("SELECT id, key, published_ts FROM item ORDER BY id")?;
-        let mut set = conn.prepare("UPDATE item SET search_key = ?1 WHERE id = ?2")?;
-        let mut rows = select.query([])?;
-        while let Some(row) = rows.next()? {
-            let (id, key, published_ts): (i64, String, i64) =
-                (row.get(0)?, row.get(1)?, row.get(2)?);
-            set.execute([free_key(conn, published_ts, &key)?, id])?;
-        }
-    }
-    let mut select =
-        conn.prepare("SELECT search_key, title, content_html FROM item ORDER BY search_key")?;
-    let mut rows = select.query([])?;
-    let mut pending = Pending::default();
-    while let Some(row) = rows.next()? {
-        pending.add(
-            row.get(0)?,
-            &row.get::<_, String>(1)?,
-            &row.get::<_, String>(2)?,
-        );
-        if pending.is_full() {
-            pending.write(conn)?;
-        }
-    }
-    pending.write(conn)
-}
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Eq)]
