@@ -34,7 +34,7 @@ echo "1. cold build with the index: ${cold}s"; sed 's/^/    /' "$work/out"
 mib() { sqlite3 "$db" "SELECT printf('%.1f', coalesce(sum(pgsize), 0) / 1048576.0) FROM dbstat $1"; }
 index_mib=$(mib "WHERE name LIKE 'item_search%'")
 store_mib=$(mib "")
-sqlite3 "$db" "DROP TABLE item_search; DROP INDEX item_search_key; ALTER TABLE item DROP COLUMN search_key; PRAGMA user_version = 12;"
+sqlite3 "$db" "DROP TABLE item_search; DROP TABLE search_term; DROP INDEX item_search_key; ALTER TABLE item DROP COLUMN search_key; PRAGMA user_version = 12;"
 /usr/bin/time -f "%e" -o "$work/time" "$bin" build --config "$work/config/govfeeds.toml" > /dev/null 2>"$work/log"
 reindex=$(cat "$work/time")
 echo "2. the index alone, built again over the same store: ${reindex}s; index ${index_mib} MiB of a ${store_mib} MiB store"

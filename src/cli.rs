@@ -168,15 +168,20 @@ fn search(config: &Config, text: &str, sql: bool) -> Exit {
         }
     };
     let tz = config.site.timezone;
+    let store = crate::store::Store::open_reader(&config.paths.state_dir);
     if sql {
-        println!(
-            "{}",
-            crate::store::search_sql_text(&query, tz, config.max_items)
-        );
-        return Exit::Ok;
+        return match store {
+            Ok(store) => {
+                println!("{}", store.search_sql_text(&query, tz, config.max_items));
+                Exit::Ok
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Failure
+            }
+        };
     }
-    let found = crate::store::Store::open_reader(&config.paths.state_dir)
-        .and_then(|store| store.search(&query, tz, 0, config.max_items));
+    let found = store.and_then(|store| store.search(&query, tz, 0, config.max_items));
     match found {
         Ok(results) => {
             for item in &results.items {

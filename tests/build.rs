@@ -728,7 +728,8 @@ fn a_feed_with_no_items_is_dated_when_the_store_was_created() {
          DROP TRIGGER item_language_moved; DROP TRIGGER item_language_uncounted;
          DROP TABLE feed_language_count; ALTER TABLE source_file DROP COLUMN reader;
          DROP TABLE item_search; DROP INDEX item_search_key;
-         ALTER TABLE item DROP COLUMN search_key; PRAGMA user_version = 7;",
+         ALTER TABLE item DROP COLUMN search_key; DROP TABLE search_term;
+         PRAGMA user_version = 7;",
     )
     .unwrap();
     for (id, _) in &empty {

@@ -62,6 +62,11 @@ pub enum QueryError {
     },
 }
 
+/// The words of the index that begin with a stem, when there are few enough to name one by
+/// one; `None` leaves the stem to FTS5 as a prefix (which reads the doclists of every word it
+/// begins, however many results are wanted).
+pub type Expand<'a> = dyn FnMut(&str) -> Option<Vec<String>> + 'a;
+
 /// A word or a phrase of the query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
@@ -86,18 +91,30 @@ impl Term {
         })
     }
 
-    /// The term in FTS5's query syntax: a quoted stem matched as a prefix, or a quoted
-    /// phrase of stems. Stems hold letters and digits only.
-    fn fts(&self) -> String {
-        let quoted = format!("\"{}\"", self.stems.join(" ").replace('"', "\"\""));
+    /// The term in FTS5's query syntax: a quoted stem matched as a prefix (as the words of
+    /// the index that begin with it, when `expand` names them), or a quoted phrase of
+    /// stems. Stems hold letters and digits only.
+    fn fts(&self, expand: &mut Expand<'_>) -> String {
+        let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+        let quoted = quote(&self.stems.join(" "));
         let short = self
             .stems
             .last()
             .is_none_or(|s| s.chars().count() < MIN_PREFIX_CHARS);
         if self.phrase || short {
-            quoted
-        } else {
-            format!("{quoted}*")
+            return quoted;
+        }
+        let words = match self.stems.as_slice() {
+            [stem] => expand(stem).filter(|words| !words.is_empty()),
+            _ => None,
+        };
+        match words.as_deref() {
+            Some([word]) => quote(word),
+            Some(words) => {
+                let words: Vec<String> = words.iter().map(|w| quote(w)).collect();
+                format!("({})", words.join(" OR "))
+            }
+            None => format!("{quoted}*"),
         }
     }
 
@@ -239,12 +256,12 @@ impl Query {
     }
 
     /// What must match, in FTS5's syntax; `None` when only filters select.
-    pub fn fts_match(&self) -> Option<String> {
+    pub fn fts_match(&self, expand: &mut Expand<'_>) -> Option<String> {
         let groups: Vec<String> = self
             .groups
             .iter()
             .map(|group| {
-                let terms: Vec<String> = group.iter().map(Term::fts).collect();
+                let terms: Vec<String> = group.iter().map(|t| t.fts(expand)).collect();
                 if terms.len() > 1 {
                     format!("({})", terms.join(" OR "))
                 } else {
@@ -256,7 +273,7 @@ impl Query {
             return None;
         }
         let positive = groups.join(" AND ");
-        let words = match self.fts_excluded() {
+        let words = match self.fts_excluded(expand) {
             Some(excluded) => format!("({positive}) NOT ({excluded})"),
             None => positive,
         };
@@ -303,8 +320,8 @@ impl Query {
     }
 
     /// What must not match, in FTS5's syntax.
-    pub fn fts_excluded(&self) -> Option<String> {
-        let terms: Vec<String> = self.excluded.iter().map(Term::fts).collect();
+    pub fn fts_excluded(&self, expand: &mut Expand<'_>) -> Option<String> {
+        let terms: Vec<String> = self.excluded.iter().map(|t| t.fts(expand)).collect();
         (!terms.is_empty()).then(|| terms.join(" OR "))
     }
 
@@ -415,7 +432,10 @@ mod tests {
     use super::*;
 
     fn fts(q: &str) -> String {
-        Query::parse(q).unwrap().fts_match().unwrap_or_default()
+        Query::parse(q)
+            .unwrap()
+            .fts_match(&mut |_| None)
+            .unwrap_or_default()
     }
 
     #[test]
@@ -452,6 +472,20 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_is_named_as_the_words_it_begins_when_they_are_known() {
+        let query = Query::parse("салық visa \"tax\" -schengen").unwrap();
+        let mut expand = |stem: &str| match stem {
+            "салық" => Some(vec!["салық".to_string(), "салықтар".to_string()]),
+            "visa" => Some(vec!["visa".to_string()]),
+            _ => None,
+        };
+        assert_eq!(
+            query.fts_match(&mut expand).unwrap(),
+            r#"(("салық" OR "салықтар") AND "visa" AND "tax") NOT ("schengen"*)"#
+        );
+    }
+
+    #[test]
     fn nothing_of_fts5_syntax_passes_through() {
         for q in [
             "title:visa",
@@ -463,7 +497,7 @@ mod tests {
         ] {
             match Query::parse(q) {
                 Ok(query) => {
-                    let m = query.fts_match().unwrap_or_default();
+                    let m = query.fts_match(&mut |_| None).unwrap_or_default();
                     assert!(
                         !m.contains(':')
                             && !m.contains('^')
@@ -484,7 +518,7 @@ mod tests {
         assert_eq!(q.feeds, ["mfa"]);
         assert_eq!(q.entities, ["mfa-*"]);
         assert_eq!(q.languages, ["ru"]);
-        assert_eq!(q.fts_match(), None);
+        assert_eq!(q.fts_match(&mut |_| None), None);
         for (text, expected) in [
             ("feed:MFA", "feed"),
             ("entity:a/b", "entity"),

@@ -1,10 +1,11 @@
 //! Writing the full-text index (`item_search`, FTS5 in the same database): each item's row
-//! under its search key, in the item's transaction. The words are made on a helper thread
-//! while the batch goes on, and the rows are written together, in key order, just before the
-//! batch commits.
+//! under its search key, in the item's transaction, and its words in the index's vocabulary
+//! (`search_term`, which a query's prefix is looked up in). The words are made on a helper
+//! thread while the batch goes on, and the rows are written together, in key order, just
+//! before the batch commits.
 
-use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, channel, sync_channel};
 
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
@@ -79,14 +80,45 @@ pub(super) struct Pending {
     helper: Option<Helper>,
     /// Rows given to the helper and not yet back.
     out: usize,
+    /// Words of the rows that may be new to `search_term`.
+    words: Vec<String>,
+    /// Which words were seen (when there is no helper).
+    seen: Seen,
 }
+
+/// The words a batch has seen, so that each goes to `search_term` once.
+#[derive(Debug, Default)]
+struct Seen(HashSet<String>);
+
+impl Seen {
+    /// Words remembered; past this many the memory starts again.
+    const MAX: usize = 500_000;
+
+    /// The words of `row` not seen before.
+    fn new_words(&mut self, row: &str) -> Vec<String> {
+        if self.0.len() > Self::MAX {
+            self.0.clear();
+        }
+        let mut new = Vec::new();
+        for word in row.split(' ') {
+            if !word.is_empty() && !self.0.contains(word) {
+                self.0.insert(word.to_string());
+                new.push(word.to_string());
+            }
+        }
+        new
+    }
+}
+
+/// An index row made: its words, and those of them new to the batch.
+type Made = (i64, String, Vec<String>);
 
 /// A thread that turns [`Indexed`] items into index rows (stemming is most of an index
 /// row's cost), so that the batch's thread goes on meanwhile.
 #[derive(Debug)]
 struct Helper {
     jobs: SyncSender<(i64, Indexed)>,
-    rows: Receiver<(i64, String)>,
+    rows: Receiver<Made>,
 }
 
 impl Helper {
@@ -95,12 +127,15 @@ impl Helper {
 
     fn start() -> Option<Helper> {
         let (jobs, queue) = sync_channel::<(i64, Indexed)>(Self::QUEUE);
-        let (done, rows) = sync_channel(Self::QUEUE);
+        let (done, rows) = channel();
         std::thread::Builder::new()
             .name("index words".to_string())
             .spawn(move || {
+                let mut seen = Seen::default();
                 for (search_key, item) in queue {
-                    if done.send((search_key, item.words())).is_err() {
+                    let words = item.words();
+                    let new = seen.new_words(&words);
+                    if done.send((search_key, words, new)).is_err() {
                         break;
                     }
                 }
@@ -132,7 +167,9 @@ impl Pending {
         };
         // No helper: the words are made here.
         self.helper = None;
-        self.keep(search_key, item.words());
+        let words = item.words();
+        let new = self.seen.new_words(&words);
+        self.keep((search_key, words, new));
     }
 
     /// Takes the rows the helper has made: all of those out when `all`, else those ready.
@@ -147,9 +184,9 @@ impl Pending {
                 helper.rows.try_recv()
             };
             match row {
-                Ok((search_key, words)) => {
+                Ok(made) => {
                     self.out -= 1;
-                    self.keep(search_key, words);
+                    self.keep(made);
                 }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
@@ -161,7 +198,8 @@ impl Pending {
         }
     }
 
-    fn keep(&mut self, search_key: i64, words: String) {
+    fn keep(&mut self, (search_key, words, new): Made) {
+        self.words.extend(new);
         self.bytes += words.len();
         if let Some(old) = self.rows.insert(search_key, words) {
             self.bytes -= old.len();
@@ -185,9 +223,14 @@ impl Pending {
         }
         let mut insert =
             conn.prepare_cached("INSERT INTO item_search (rowid, words) VALUES (?1, ?2)")?;
+        let mut term =
+            conn.prepare_cached("INSERT OR IGNORE INTO search_term (term) VALUES (?1)")?;
         self.bytes = 0;
         for (search_key, words) in std::mem::take(&mut self.rows) {
             insert.execute(params![search_key, words])?;
+        }
+        for word in std::mem::take(&mut self.words) {
+            term.execute([word])?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ pub use self::health::{HealthEvent, NewHealthEvent};
 pub use self::items::Outcome;
 pub use self::published::{Changes, FeedChange, Pending, PublishRecord, PublishedDoc, Target};
 pub use self::queries::StoredItem;
-pub use self::search::{Results, SearchError, search_sql_text};
+pub use self::search::{Results, SearchError};
 pub use self::sources::{FileState, SourceState};
 
 /// File name of the database inside `state_dir`.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
+use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::indexing::KEY_BITS;
@@ -81,7 +82,7 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> rusqlite::Result<Results> {
-        let (sql, args) = search_sql(query, tz, offset, limit);
+        let (sql, args) = search_sql(&self.conn, query, tz, offset, limit);
         let mut items = self.conn.prepare_cached(&sql).and_then(|mut s| {
             s.query_map(rusqlite::params_from_iter(args), row_to_item)?
                 .collect::<rusqlite::Result<Vec<_>>>()
@@ -92,25 +93,55 @@ impl Store {
     }
 }
 
-/// The SQL of a search for `query` with its arguments written in, as the `sqlite3` shell
-/// takes it (`govfeeds search --sql`: to see what runs, or to time SQLite alone).
-pub fn search_sql_text(query: &Query, tz: Tz, limit: usize) -> String {
-    let (mut sql, args) = search_sql(query, tz, 0, limit);
-    // From the last argument, so that ?1 does not match the start of ?10.
-    for (i, arg) in args.iter().enumerate().rev() {
-        let literal = match arg {
-            Value::Integer(n) => n.to_string(),
-            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
-            _ => "NULL".to_string(),
-        };
-        sql = sql.replace(&format!("?{}", i + 1), &literal);
+impl Store {
+    /// The SQL of a search for `query` with its arguments written in, as the `sqlite3` shell
+    /// takes it (`govfeeds search --sql`: to see what runs, or to time SQLite alone).
+    pub fn search_sql_text(&self, query: &Query, tz: Tz, limit: usize) -> String {
+        let (mut sql, args) = search_sql(&self.conn, query, tz, 0, limit);
+        // From the last argument, so that ?1 does not match the start of ?10.
+        for (i, arg) in args.iter().enumerate().rev() {
+            let literal = match arg {
+                Value::Integer(n) => n.to_string(),
+                Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+                _ => "NULL".to_string(),
+            };
+            sql = sql.replace(&format!("?{}", i + 1), &literal);
+        }
+        format!("{sql};")
     }
-    format!("{sql};")
+}
+
+/// The most words of the index a query's prefix is named as (more: FTS5 reads it as a
+/// prefix).
+const MAX_EXPANSION: usize = 64;
+
+/// The words of the index that begin with `stem`, if there are at most [`MAX_EXPANSION`];
+/// `None` (FTS5 reads the stem as a prefix) otherwise, or if they cannot be read.
+fn words_beginning(conn: &Connection, stem: &str) -> Option<Vec<String>> {
+    // Every word that begins with `stem` sorts below `stem` followed by the last character.
+    let end = format!("{stem}\u{10FFFF}");
+    let words = conn
+        .prepare_cached(
+            "SELECT term FROM search_term WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT 65",
+        )
+        .and_then(|mut s| {
+            s.query_map([stem, end.as_str()], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .ok()?;
+    (words.len() <= MAX_EXPANSION).then_some(words)
 }
 
 /// The SQL of a search and its arguments: one row more than `limit`, to tell whether more
 /// follow.
-fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Vec<Value>) {
+fn search_sql(
+    conn: &Connection,
+    query: &Query,
+    tz: Tz,
+    offset: usize,
+    limit: usize,
+) -> (String, Vec<Value>) {
+    let mut expand = |stem: &str| words_beginning(conn, stem);
     let mut filters: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     let mut arg = |value: Value| {
@@ -119,7 +150,7 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
     };
     // With words, FTS5 yields the matches newest first by search key and stops at the page;
     // dates are ranges of keys. With filters alone, the items' own order and indexes serve.
-    let fts = query.fts_match();
+    let fts = query.fts_match(&mut expand);
     let (from, order, time) = match &fts {
         Some(_) => (
             "item_search JOIN item ON item.search_key = item_search.rowid",
@@ -136,7 +167,7 @@ fn search_sql(query: &Query, tz: Tz, offset: usize, limit: usize) -> (String, Ve
     match fts {
         Some(fts) => filters.push(format!("item_search MATCH {}", arg(Value::Text(fts)))),
         None => {
-            if let Some(excluded) = query.fts_excluded() {
+            if let Some(excluded) = query.fts_excluded(&mut expand) {
                 filters.push(format!(
                     "item.search_key NOT IN (SELECT rowid FROM item_search WHERE item_search MATCH {})",
                     arg(Value::Text(excluded))
