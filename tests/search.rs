@@ -99,6 +99,20 @@ async fn phrases_or_exclusions_and_filters() {
     ] {
         assert_eq!(ids(&daemon, q).await, set(expected), "{q}");
     }
+    // The self link is the URL subscribed to, colons as they are (the W3C validator warns
+    // when they differ).
+    let url = daemon.url("/search.atom?q=visa+feed:mfa");
+    let bytes = raw_client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
+    let own = feed.links.iter().find(|l| l.rel.as_deref() == Some("self"));
+    assert_eq!(own.map(|l| l.href.as_str()), Some(url.as_str()));
     daemon.stop().await;
 }
 

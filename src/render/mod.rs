@@ -251,9 +251,12 @@ pub fn archive_path(id: &str, page: u64) -> String {
 }
 
 /// The path of the results of query `q` in the format of `extension` (`html`: the search
-/// page).
+/// page). Form-encoded, but for the colons of filters (`feed:mfa`), which a query may hold as
+/// they are: so that the self link of a feed subscribed to as `?q=visa+feed:mfa` is that URL.
 pub fn search_path(extension: &str, q: &str) -> String {
-    let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    let q: String = url::form_urlencoded::byte_serialize(q.as_bytes())
+        .collect::<String>()
+        .replace("%3A", ":");
     match extension {
         "html" => format!("search?q={q}"),
         _ => format!("search.{extension}?q={q}"),
