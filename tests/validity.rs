@@ -563,7 +563,10 @@ async fn every_served_document_keeps_the_validator_rules() {
         "Қазақстан OR Казахстан",
         "nothingmatches lang:kk",
     ] {
-        let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        // As a subscriber writes it, filters' colons as they are: the self link is this URL.
+        let q = url::form_urlencoded::byte_serialize(q.as_bytes())
+            .collect::<String>()
+            .replace("%3A", ":");
         for (extension, check) in [
             ("atom", check_atom as fn(&str, &[u8]) -> Vec<String>),
             ("rss", check_rss),
