@@ -12,15 +12,9 @@ use reqwest::{StatusCode, header};
 
 /// The news ids (the last path segment of each entry's link) of the query feed of `q`.
 async fn ids(daemon: &Daemon, q: &str) -> BTreeSet<String> {
-    let response = raw_client()
-        .get(search_url(daemon, "/search.atom", q))
-        .send()
+    feed(&search_url(daemon, "/search.atom", q))
         .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{q}");
-    let bytes = response.bytes().await.unwrap();
-    let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{q}: {e}"));
-    feed.entries
+        .entries
         .iter()
         .map(|e| {
             let link = &e.links[0].href;
@@ -28,6 +22,14 @@ async fn ids(daemon: &Daemon, q: &str) -> BTreeSet<String> {
             id.split('?').next().unwrap_or_default().to_string()
         })
         .collect()
+}
+
+/// The feed at `url`, answered with a 200 and read by feed-rs.
+async fn feed(url: &str) -> feed_rs::model::Feed {
+    let response = raw_client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    let bytes = response.bytes().await.unwrap();
+    feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
 /// The URL of `path` searching for `q`.
@@ -102,15 +104,7 @@ async fn phrases_or_exclusions_and_filters() {
     // The self link is the URL subscribed to, colons as they are (the W3C validator warns
     // when they differ).
     let url = daemon.url("/search.atom?q=visa+feed:mfa");
-    let bytes = raw_client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
+    let feed = feed(&url).await;
     let own = feed.links.iter().find(|l| l.rel.as_deref() == Some("self"));
     assert_eq!(own.map(|l| l.href.as_str()), Some(url.as_str()));
     daemon.stop().await;
